@@ -1,0 +1,165 @@
+// One AMI session for the whole process, around asterisk-ami-client's weak spots:
+// our own reconnect loop (forever, with backoff), our own ActionIDs (the library's
+// collide within a millisecond), a Ping watchdog that tears down a silently dead
+// socket, and CR/LF stripped from every outgoing value.
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import AmiClient, { type AmiMessage } from 'asterisk-ami-client';
+import type { Logger } from '../log.js';
+import { backoffDelay, sleep } from '../backoff.js';
+import { sanitizeAction } from './sanitize.js';
+
+export type AmiEvent = AmiMessage & { Event: string };
+
+export interface AmiOptions {
+  host: string;
+  port: number;
+  username: string;
+  password: string;
+  /** How often to Ping, and how long a Ping may go unanswered before the socket is declared dead. */
+  keepaliveMs?: number;
+  keepaliveTimeoutMs?: number;
+  actionTimeoutMs?: number;
+}
+
+export class AmiAuthError extends Error {}
+
+export declare interface AmiConnection {
+  on(event: 'event', l: (e: AmiEvent) => void): this;
+  on(event: 'connected' | 'disconnected', l: () => void): this;
+}
+
+export class AmiConnection extends EventEmitter {
+  private client: AmiClient | undefined;
+  private stopped = new AbortController();
+  reconnects = 0;
+  connected = false;
+
+  constructor(private readonly opts: AmiOptions, private readonly log: Logger) {
+    super();
+  }
+
+  /** Resolves on the first login. Rejects only on an authentication failure at start-up. */
+  async start(): Promise<void> {
+    await this.connectOnce();
+    void this.superviseForever();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped.abort();
+    this.client?.disconnect();
+    this.client = undefined;
+    this.connected = false;
+  }
+
+  /** Sends an action with a unique ActionID and sanitised values; rejects on error response or timeout. */
+  async action(fields: Record<string, unknown>, timeoutMs = this.opts.actionTimeoutMs ?? 5000): Promise<AmiMessage> {
+    const client = this.client;
+    if (!client || !this.connected) throw new Error('AMI not connected');
+    const msg = sanitizeAction({ ...fields, ActionID: randomUUID() });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const res = await Promise.race([
+        client.action(msg, true),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`AMI ${msg.Action} timed out after ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+      if (res.Response === 'Error') throw new Error(`AMI ${msg.Action} failed: ${res.Message ?? 'error'}`);
+      return res;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async connectOnce(): Promise<void> {
+    const client = new AmiClient({ reconnect: false, keepAlive: false, emitEventsByTypes: false, addTime: false });
+    client.on('internalError', (err: Error) => this.log.warn({ err }, 'ami socket error'));
+    client.on('event', (e: AmiMessage) => {
+      if (typeof e.Event !== 'string') return;
+      try {
+        this.emit('event', e as AmiEvent);
+      } catch (err) {
+        this.log.error({ err, event: e.Event }, 'ami event handler failed');
+      }
+    });
+    const t0 = Date.now();
+    try {
+      await withTimeout(client.connect(this.opts.username, this.opts.password, { host: this.opts.host, port: this.opts.port }), 10_000, 'AMI connect');
+    } catch (err) {
+      client.disconnect();
+      const e = err as Error;
+      if (e.name === 'AmiAuthError' || /auth/i.test(e.message)) {
+        throw new AmiAuthError(`AMI ${this.opts.host}:${this.opts.port} rejected user ${JSON.stringify(this.opts.username)}: check AMI_USERNAME/AMI_PASSWORD and manager.conf permit/deny`);
+      }
+      throw e;
+    }
+    this.client = client;
+    this.connected = true;
+    this.log.info({ ms: Date.now() - t0, host: this.opts.host, port: this.opts.port }, 'ami connected');
+    this.emit('connected');
+  }
+
+  /** Keeps the session alive: watchdog while connected, reconnect with backoff when not. */
+  private async superviseForever(): Promise<void> {
+    let attempt = 0;
+    while (!this.stopped.signal.aborted) {
+      if (this.connected && this.client) {
+        await this.watch(this.client);
+        if (this.stopped.signal.aborted) return;
+        this.connected = false;
+        this.client = undefined;
+        this.emit('disconnected');
+        this.log.warn('ami disconnected; reconnecting');
+      }
+      try {
+        await this.connectOnce();
+        this.reconnects++;
+        attempt = 0;
+      } catch (err) {
+        const delay = backoffDelay(attempt++, 200, 5000);
+        this.log.warn({ err: (err as Error).message, retryInMs: delay }, 'ami reconnect failed');
+        await sleep(delay, this.stopped.signal);
+      }
+    }
+  }
+
+  /** Resolves when the socket closes or stops answering Pings. */
+  private watch(client: AmiClient): Promise<void> {
+    const every = this.opts.keepaliveMs ?? 5000;
+    const deadAfter = this.opts.keepaliveTimeoutMs ?? 3000;
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        clearInterval(timer);
+        client.removeListener('disconnect', finish);
+        this.stopped.signal.removeEventListener('abort', finish);
+        resolve();
+      };
+      const timer = setInterval(() => {
+        this.action({ Action: 'Ping' }, deadAfter).catch((err: Error) => {
+          if (done) return;
+          this.log.warn({ err: err.message }, 'ami keepalive failed; dropping the socket');
+          // close() destroys the socket, so a blackholed connection does not linger.
+          client._connection?.close();
+          client.disconnect();
+          finish();
+        });
+      }, every);
+      client.once('disconnect', finish);
+      this.stopped.signal.addEventListener('abort', finish, { once: true });
+    });
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    }),
+  ]);
+}

@@ -1,0 +1,71 @@
+// ari-client creates its WebSocket inside a closure and (1) throws from its message
+// handler on a malformed frame or an event type it has no model for, killing the
+// process, and (2) reconnects on its own for ten tries, then gives up for good.
+// Intercepting the client's `_ws` property lets us wrap every socket it creates:
+// frames are validated before the library sees them, and close/error go to our
+// supervisor, which rebuilds the whole client instead of the library retrying.
+import type WebSocket from 'ws';
+
+export interface SocketGuard {
+  knownEventTypes(): Set<string>;
+  onRejectedFrame(reason: string, sample: string): void;
+  onOpen(ws: WebSocket): void;
+  onClosed(reason: string): void;
+  onPong(): void;
+}
+
+type Listener = (...args: unknown[]) => void;
+
+export function guardClientSocket(client: object, guard: SocketGuard): void {
+  let current: WebSocket | undefined;
+  Object.defineProperty(client, '_ws', {
+    configurable: true,
+    get: () => current,
+    set: (ws: WebSocket) => {
+      current = ws;
+      const on = ws.on.bind(ws) as (event: string, l: Listener) => WebSocket;
+      (ws as unknown as { on: (event: string, l: Listener) => WebSocket }).on = (event, listener) => {
+        switch (event) {
+          case 'message':
+            return on('message', (data: unknown) => {
+              const text = String(data);
+              const reason = frameProblem(text, guard.knownEventTypes());
+              if (reason) return guard.onRejectedFrame(reason, text.slice(0, 200));
+              try {
+                listener(data);
+              } catch (err) {
+                guard.onRejectedFrame(`library failed on the frame: ${(err as Error).message}`, text.slice(0, 200));
+              }
+            });
+          case 'open':
+            return on('open', () => {
+              guard.onOpen(ws);
+              listener();
+            });
+          case 'close':
+            return on('close', (code: unknown) => guard.onClosed(`websocket closed (${String(code)})`));
+          case 'error':
+            return on('error', (err: unknown) => guard.onClosed(`websocket error: ${(err as Error).message}`));
+          case 'pong':
+            return on('pong', () => guard.onPong());
+          default:
+            return on(event, listener);
+        }
+      };
+    },
+  });
+}
+
+function frameProblem(text: string, known: Set<string>): string | undefined {
+  let frame: unknown;
+  try {
+    frame = JSON.parse(text);
+  } catch {
+    return 'not JSON';
+  }
+  if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) return 'not an object';
+  const type = (frame as { type?: unknown }).type;
+  if (typeof type !== 'string') return 'no event type';
+  if (!known.has(type)) return `unknown event type ${JSON.stringify(type.slice(0, 60))}`;
+  return undefined;
+}

@@ -1,0 +1,55 @@
+// `sticky-router start`: runs the router in the foreground until SIGTERM/SIGINT.
+import type { Command } from 'commander';
+import { ConfigError, loadConfig } from '../config.js';
+import { createLogger } from '../log.js';
+import { startApp } from '../app.js';
+import { AriAuthError } from '../ari/connection.js';
+import { AmiAuthError } from '../ami/connection.js';
+
+export function registerStart(program: Command): void {
+  program
+    .command('start')
+    .description('run the router in the foreground (stops cleanly on SIGTERM/SIGINT)')
+    .action(async () => {
+      const config = configOrExit();
+      const log = createLogger({ level: config.LOG_LEVEL, redactNumbers: config.LOG_REDACT_NUMBERS });
+      let app: Awaited<ReturnType<typeof startApp>>;
+      try {
+        app = await startApp(config, log);
+      } catch (err) {
+        if (err instanceof AriAuthError || err instanceof AmiAuthError) {
+          log.fatal({ err: err.message }, 'credentials rejected');
+          process.stderr.write(`sticky-router: ${err.message}\n`);
+          process.exit(2);
+        }
+        throw err;
+      }
+      log.info({ app: config.ARI_APP }, 'sticky-router started');
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal }, 'stopping');
+        const force = setTimeout(() => process.exit(1), 10_000);
+        force.unref();
+        await app.stop();
+        log.info('stopped');
+        process.exit(0);
+      };
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+      process.on('SIGINT', () => void stop('SIGINT'));
+    });
+}
+
+/** Validates the environment or exits 78 (EX_CONFIG) with one line per bad variable. */
+export function configOrExit(...args: Parameters<typeof loadConfig>) {
+  try {
+    return loadConfig(...args);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(78);
+    }
+    throw err;
+  }
+}

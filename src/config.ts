@@ -1,0 +1,106 @@
+// Environment configuration, validated before anything connects. A bad value stops
+// start-up with one line naming the variable, the value and what was expected.
+import { Duration } from 'luxon';
+import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
+import { z } from 'zod';
+
+const duration = (example: string) =>
+  z.string().transform((raw, ctx) => {
+    const d = Duration.fromISO(raw);
+    if (!d.isValid || d.toMillis() <= 0) {
+      ctx.addIssue({ code: 'custom', message: `an ISO-8601 duration greater than zero, e.g. ${example}` });
+      return z.NEVER;
+    }
+    return d.toMillis();
+  });
+
+const url = (what: string) =>
+  z.string().refine((v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol === 'http:' || u.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, { message: `an http(s) URL ${what}`, abort: true });
+
+const port = z.coerce.number().int('an integer TCP port 1-65535').min(1, 'an integer TCP port 1-65535').max(65535, 'an integer TCP port 1-65535');
+const required = (what: string) => z.string({ error: `${what} (required)` }).min(1, `${what} (required)`);
+const name = z.string().regex(/^[A-Za-z0-9_+.-]+$/, 'letters, digits, _ + . or - only');
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
+
+const schema = z
+  .object({
+    // ari-client ignores a path prefix in the base URL, so refuse one rather than misroute.
+    ARI_URL: url('such as http://127.0.0.1:8088')
+      .refine((v) => new URL(v).pathname === '/', 'an ARI base URL without a path (ari-client ignores it), e.g. http://127.0.0.1:8088')
+      .default('http://127.0.0.1:8088'),
+    ARI_USERNAME: required('the ARI user from ari.conf'),
+    ARI_PASSWORD: required('the ARI password from ari.conf'),
+    ARI_APP: name.default('sticky-router'),
+    AMI_HOST: z.string().min(1, 'a host name or IP address').default('127.0.0.1'),
+    AMI_PORT: port.default(5038),
+    AMI_USERNAME: required('the AMI user from manager.conf'),
+    AMI_PASSWORD: required('the AMI secret from manager.conf'),
+    ES_NODE: url('of an Elasticsearch 8.x node').optional(),
+    ES_API_KEY: z.string().min(1, 'a non-empty API key').optional(),
+    ES_USERNAME: z.string().min(1).optional(),
+    ES_PASSWORD: z.string().min(1).optional(),
+    ES_INDEX_PREFIX: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'a lowercase Elasticsearch index prefix').default('cdr'),
+    STICKY_WINDOW: duration('PT30M').prefault('PT30M'),
+    AGENT_RING_TIMEOUT: duration('PT20S').prefault('PT20S'),
+    LOOKUP_TIMEOUT: duration('PT0.3S').prefault('PT0.3S'),
+    FALLBACK_CONTEXT: name.default('ivr'),
+    FALLBACK_EXTENSION: name.default('s'),
+    DEFAULT_COUNTRY: z
+      .string()
+      .refine((v) => isSupportedCountry(v), 'a two-letter ISO 3166 region that libphonenumber knows, e.g. US or UA')
+      .optional(),
+    HTTP_HOST: z.string().min(1, 'a host name or IP address').default('127.0.0.1'),
+    HTTP_PORT: port.default(8090),
+    DATA_DIR: z.string().min(1, 'a directory path').default('./data'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_REDACT_NUMBERS: bool.default(false),
+    ROUTES_FILE: z.string().min(1, 'a path to a JSON file of per-DID settings').optional(),
+  })
+  .superRefine((c, ctx) => {
+    if ((c.ES_USERNAME === undefined) !== (c.ES_PASSWORD === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [c.ES_USERNAME ? 'ES_PASSWORD' : 'ES_USERNAME'], message: 'ES_USERNAME and ES_PASSWORD set together' });
+    }
+    if (c.ES_API_KEY && c.ES_USERNAME) {
+      ctx.addIssue({ code: 'custom', path: ['ES_API_KEY'], message: 'either ES_API_KEY or ES_USERNAME/ES_PASSWORD, not both' });
+    }
+  });
+
+export type RawConfig = z.output<typeof schema>;
+export type Config = Omit<RawConfig, 'DEFAULT_COUNTRY'> & { DEFAULT_COUNTRY: CountryCode | undefined };
+export const configNames = Object.keys(schema.shape) as (keyof RawConfig)[];
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; throws ConfigError with one line per bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, only?: readonly (keyof RawConfig)[]): Config {
+  const input: Record<string, string> = {};
+  for (const k of configNames) {
+    const v = env[k];
+    // An empty variable means "not set": docker compose writes `FOO=` for unset values.
+    if (v !== undefined && v !== '') input[k] = v;
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const lines = parsed.error.issues
+      .filter((i) => !only || only.includes(String(i.path[0]) as keyof RawConfig))
+      .map((i) => {
+        const key = String(i.path[0] ?? '');
+        const shown = /PASSWORD|API_KEY|SECRET|TOKEN/.test(key) ? '<redacted>' : JSON.stringify(input[key] ?? '');
+        return `config: ${key}=${input[key] === undefined ? '(unset)' : shown} is invalid: expected ${i.message}`;
+      });
+    if (lines.length > 0) throw new ConfigError(lines.join('\n'));
+    // Only variables the command does not need failed: parse them away.
+    const relaxed: Record<string, string> = { ...input };
+    for (const i of parsed.error.issues) delete relaxed[String(i.path[0])];
+    for (const k of ['ARI_USERNAME', 'ARI_PASSWORD', 'AMI_USERNAME', 'AMI_PASSWORD']) relaxed[k] ??= 'unused';
+    return schema.parse(relaxed) as Config;
+  }
+  return parsed.data as Config;
+}

@@ -1,0 +1,38 @@
+// What integration tests need from the running harness.
+import { harnessEnv } from '../harness/credentials.js';
+import { queueLogFile } from '../harness/paths.js';
+import { existsSync, readFileSync } from 'node:fs';
+
+export { harnessEnv };
+
+const auth = `Basic ${Buffer.from(`${harnessEnv.ARI_USERNAME}:${harnessEnv.ARI_PASSWORD}`).toString('base64')}`;
+
+export async function ariGet<T>(path: string): Promise<T> {
+  const res = await fetch(`${harnessEnv.ARI_URL}/ari${path}`, { headers: { authorization: auth } });
+  if (!res.ok) throw new Error(`ARI GET ${path}: HTTP ${res.status}`);
+  return (await res.json()) as T;
+}
+
+/** Waits until Asterisk's qualify marks the agent's endpoint online or offline. */
+export async function waitEndpointState(agent: string, state: 'online' | 'offline', timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ep = await ariGet<{ state: string }>(`/endpoints/PJSIP/${agent}`);
+    if (ep.state === state) return;
+    if (Date.now() > deadline) throw new Error(`endpoint PJSIP/${agent} still ${ep.state}, wanted ${state}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export async function waitChannelsGone(timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await ariGet<unknown[]>('/channels')).length > 0) {
+    if (Date.now() > deadline) throw new Error('channels still up');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export function queueLogLines(): string[][] {
+  if (!existsSync(queueLogFile)) return [];
+  return readFileSync(queueLogFile, 'utf8').split('\n').filter(Boolean).map((l) => l.split('|'));
+}

@@ -1,0 +1,86 @@
+// Runs the real router (`sticky-router start`) as a child process against the
+// harness, and reads its JSON log lines.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { harnessEnv } from './harness.js';
+
+const root = resolve(import.meta.dirname, '..', '..');
+
+export interface RouterProcess {
+  proc: ChildProcess;
+  lines: Record<string, unknown>[];
+  stderr: string[];
+  dataDir: string;
+  waitForLog(pred: (l: Record<string, unknown>) => boolean, timeoutMs?: number, what?: string): Promise<Record<string, unknown>>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startRouter(env: Record<string, string> = {}, opts: { waitReady?: boolean } = {}): Promise<RouterProcess> {
+  const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'sticky-data-'));
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'start'], {
+    cwd: root,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...harnessEnv, LOG_LEVEL: 'debug', HTTP_PORT: '0', DATA_DIR: dataDir, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Record<string, unknown>[] = [];
+  const stderr: string[] = [];
+  const waiters = new Set<() => void>();
+  let buf = '';
+  proc.stdout!.on('data', (chunk: Buffer) => {
+    buf += chunk.toString();
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      try {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        lines.push({ unparsed: line });
+      }
+      for (const w of [...waiters]) w();
+    }
+  });
+  proc.stderr!.on('data', (c: Buffer) => stderr.push(c.toString()));
+  const r: RouterProcess = {
+    proc,
+    lines,
+    stderr,
+    dataDir,
+    waitForLog(pred, timeoutMs = 15_000, what = 'router log line') {
+      const hit = lines.find(pred);
+      if (hit) return Promise.resolve(hit);
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const l = lines.find(pred);
+          if (l) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve(l);
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; stderr: ${stderr.join('').slice(-500)}`));
+        }, timeoutMs);
+        waiters.add(check);
+        proc.once('exit', (code) => {
+          if (!waiters.has(check)) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          reject(new Error(`router exited (${code}) while waiting for ${what}; stderr: ${stderr.join('').slice(-500)}`));
+        });
+      });
+    },
+    stop(signal = 'SIGTERM') {
+      if (proc.exitCode !== null) return Promise.resolve(proc.exitCode);
+      return new Promise((resolve) => {
+        proc.once('exit', (code) => resolve(code));
+        proc.kill(signal);
+      });
+    },
+  };
+  if (opts.waitReady !== false) await r.waitForLog((l) => l.msg === 'sticky-router started', 30_000, 'router start');
+  return r;
+}

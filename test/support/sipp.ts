@@ -1,0 +1,104 @@
+// Real SIP peers for integration tests: sipp UAS processes play agents' phones,
+// sipp UAC processes play customers calling a DID through the trunk.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const scenarios = resolve(import.meta.dirname, '..', 'sipp');
+const work = mkdtempSync(join(tmpdir(), 'sticky-sipp-'));
+
+export interface SipMessage {
+  firstLine: string;
+  headers: Record<string, string>;
+  at: number; // epoch ms the agent's sipp logged it
+}
+
+export interface Agent {
+  ext: string;
+  /** Stops the phone and returns what it received (sipp flushes its trace only on exit). */
+  stop(): Promise<AgentTrace>;
+}
+
+export interface AgentTrace {
+  messages: SipMessage[];
+  /** INVITEs this phone received (qualify OPTIONS excluded). */
+  invites: SipMessage[];
+}
+
+/** Starts a phone for agent 100N on 127.0.0.1:507N. `answer: false` rings until CANCEL. */
+export async function startAgent(ext: string, opts: { answer?: boolean; ringMs?: number } = {}): Promise<Agent> {
+  const port = 5070 + Number(ext.slice(-1));
+  const file = join(work, `agent-${ext}-${Date.now()}.msg`);
+  const scenario = opts.answer === false ? 'agent-noanswer.xml' : 'agent.xml';
+  const args = ['-sf', join(scenarios, scenario), '-i', '127.0.0.1', '-p', String(port), '-nostdin', '-trace_msg', '-message_file', file, '-key', 'ring_ms', String(opts.ringMs ?? 200), '-timeout', '600'];
+  const proc = spawn('sipp', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  // sipp exits at once when its port is taken: fail here, not in a confusing assertion later.
+  await new Promise((r) => setTimeout(r, 300));
+  if (proc.exitCode !== null) throw new Error(`agent ${ext}'s sipp exited (${proc.exitCode}) on port ${port}: ${err.trim().slice(0, 300)}`);
+  let trace: AgentTrace | undefined;
+  return {
+    ext,
+    async stop() {
+      if (trace) return trace;
+      await stopProc(proc);
+      const messages = existsSync(file) ? parseTrace(readFileSync(file, 'utf8')) : [];
+      trace = { messages, invites: messages.filter((m) => m.firstLine.startsWith('INVITE ')) };
+      return trace;
+    },
+  };
+}
+
+export interface CallResult {
+  exitCode: number;
+  startedAt: number;
+  endedAt: number;
+}
+
+/** A customer calls `did` from `caller`. talkMs after answer, or cancelAfterMs after ringing starts. */
+export function call(did: string, caller: string, opts: { talkMs?: number; cancelAfterMs?: number; localPort?: number; timeoutS?: number } = {}): Promise<CallResult> {
+  const scenario = opts.cancelAfterMs !== undefined ? 'caller-cancel.xml' : 'caller.xml';
+  const port = opts.localPort ?? 0;
+  const args = [
+    '127.0.0.1:5060', '-sf', join(scenarios, scenario), '-i', '127.0.0.1', ...(port ? ['-p', String(port)] : []),
+    '-s', did, '-key', 'caller', caller, '-key', 'talk_ms', String(opts.talkMs ?? 1000), '-key', 'wait_ms', String(opts.cancelAfterMs ?? 0),
+    '-m', '1', '-nostdin', '-timeout', String(opts.timeoutS ?? 60), '-timeout_error',
+  ];
+  const startedAt = Date.now();
+  const proc = spawn('sipp', args, { stdio: 'ignore' });
+  return new Promise((resolve) => proc.on('exit', (code) => resolve({ exitCode: code ?? -1, startedAt, endedAt: Date.now() })));
+}
+
+function stopProc(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    proc.once('exit', () => resolve());
+    proc.kill('SIGUSR1'); // sipp: dump stats and exit, flushing its trace files
+    setTimeout(() => proc.kill('SIGTERM'), 500).unref();
+    setTimeout(() => proc.kill('SIGKILL'), 2000).unref();
+  });
+}
+
+/** Parses sipp's -trace_msg file: blocks headed by a dashed timestamp line. */
+export function parseTrace(text: string): SipMessage[] {
+  const out: SipMessage[] = [];
+  const blocks = text.split(/^-{20,} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\s*$/m);
+  for (let i = 1; i < blocks.length; i += 2) {
+    const stamp = blocks[i]!;
+    const body = blocks[i + 1] ?? '';
+    if (!/message received/.test(body.split('\n').find((l) => l.trim()) ?? '')) continue;
+    const lines = body.split('\n').map((l) => l.replace(/\r$/, ''));
+    const start = lines.findIndex((l, idx) => idx > 0 && /^(?:[A-Z]+ sip:|SIP\/2\.0 )/.test(l));
+    if (start < 0) continue;
+    const headers: Record<string, string> = {};
+    for (const l of lines.slice(start + 1)) {
+      if (l === '') break;
+      const c = l.indexOf(':');
+      if (c > 0) headers[l.slice(0, c).trim().toLowerCase()] = l.slice(c + 1).trim();
+    }
+    out.push({ firstLine: lines[start]!, headers, at: Date.parse(stamp.replace(' ', 'T') + 'Z') });
+  }
+  return out;
+}
