@@ -1,0 +1,44 @@
+// Agents' endpoint state, kept current from ARI events so that deciding costs no
+// request on the call path: seeded with one GET /endpoints on every (re)connect,
+// then updated by EndpointStateChange (the app subscribes to endpoint:PJSIP).
+import type { Client, Endpoint } from 'ari-client';
+import type { Logger } from '../log.js';
+import type { AgentState } from '../routing/decide.js';
+
+interface Known {
+  state: string;
+  channels: number;
+}
+
+export class AgentStates {
+  private known = new Map<string, Known>();
+
+  constructor(private readonly technology = 'PJSIP') {}
+
+  /** Call on every new client: the cache is rebuilt from Asterisk's current view. */
+  async attach(client: Client, app: string, log: Logger): Promise<void> {
+    client.on('EndpointStateChange', (event) => this.update(event.endpoint));
+    try {
+      await client.applications.subscribe({ applicationName: app, eventSource: `endpoint:${this.technology}` });
+      const list = await client.endpoints.listByTech({ tech: this.technology });
+      this.known.clear();
+      for (const ep of list) this.update(ep);
+      log.info({ endpoints: this.known.size }, 'agent states loaded');
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'could not load agent states; agents count as unknown');
+    }
+  }
+
+  update(ep: Pick<Endpoint, 'technology' | 'resource' | 'state' | 'channel_ids'> | undefined): void {
+    if (!ep || ep.technology !== this.technology || typeof ep.resource !== 'string') return;
+    this.known.set(ep.resource, { state: String(ep.state ?? 'unknown'), channels: Array.isArray(ep.channel_ids) ? ep.channel_ids.length : 0 });
+  }
+
+  get(agent: string): AgentState {
+    const k = this.known.get(agent);
+    if (!k) return 'unknown';
+    if (k.state === 'offline') return 'offline';
+    if (k.channels > 0) return 'busy';
+    return k.state === 'online' ? 'online' : 'unknown';
+  }
+}

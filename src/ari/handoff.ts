@@ -1,0 +1,22 @@
+// Carrying out a decision is the dialplan's job (dialplan/sticky-router.conf): the
+// router leaves Stasis with one ARI `continue` whose extension carries the decision,
+// because an extra request per call costs set-up time and an ARI-bridged call dies
+// with the router. Extension formats:
+//   [sticky-ring]      <agent>~<ring seconds>~<fallback context>~<fallback exten>
+//   [sticky-fallback]  <reason>~<fallback context>~<fallback exten>
+import type { Decision } from '../routing/decide.js';
+
+export interface DialplanTarget {
+  context: string;
+  extension: string;
+  priority: number;
+}
+
+const safe = (v: string) => v.replace(/[^A-Za-z0-9_+.-]/g, '');
+
+export function dialplanTarget(d: Decision): DialplanTarget {
+  const fb = `${safe(d.fallback.context)}~${safe(d.fallback.extension)}`;
+  if (d.action === 'fallback') return { context: 'sticky-fallback', extension: `${d.reason}~${fb}`, priority: 1 };
+  const seconds = Math.max(1, Math.round(d.ringTimeoutMs / 1000));
+  return { context: 'sticky-ring', extension: `${safe(d.agent)}~${seconds}~${fb}`, priority: 1 };
+}

@@ -1,0 +1,66 @@
+// The ARI side of a call: StasisStart creates the call's object and routes it;
+// StasisEnd marks that it left. The app registers only client-wide listeners (no
+// per-channel ones, which ari-client never frees), and keeps calls in a map that
+// StasisEnd empties.
+import type { Channel, Client, StasisStart, StasisEnd } from 'ari-client';
+import type { Logger } from '../log.js';
+import type { Call } from '../routing/call.js';
+import type { Decision } from '../routing/decide.js';
+import { newCall, routeCall, type RouterDeps } from '../routing/router.js';
+import { dialplanTarget } from './handoff.js';
+
+export interface StasisAppDeps extends Omit<RouterDeps, 'handOff' | 'indicateRinging'> {
+  log: Logger;
+  /** Called once the decision is made and the call handed off (or failed to be). */
+  onDecided(call: Call, decision: Decision): void;
+}
+
+export class StasisApp {
+  /** Calls currently inside Stasis, by channel id. */
+  readonly inStasis = new Map<string, Call>();
+
+  constructor(private readonly deps: StasisAppDeps) {}
+
+  attach(client: Client): void {
+    client.on('StasisStart', (event: StasisStart, channel: Channel) => {
+      void this.onStart(client, event, channel).catch((err: Error) => this.deps.log.error({ err, channel: channel?.id }, 'stasis start failed'));
+    });
+    client.on('StasisEnd', (_event: StasisEnd, channel: Channel) => {
+      const call = channel && this.inStasis.get(channel.id);
+      if (!call) return;
+      call.leftStasis = true;
+      this.inStasis.delete(channel.id);
+    });
+  }
+
+  private async onStart(client: Client, event: StasisStart, channel: Channel): Promise<void> {
+    if (!channel?.id) return;
+    // Every channel we see entered Stasis from [sticky-inbound] with the DID as its
+    // argument; the router originates nothing, so there are no agent legs to skip.
+    const did = typeof event.args?.[0] === 'string' && event.args[0] !== '' ? event.args[0] : undefined;
+    const call = newCall(channel.id, did, channel.caller?.number, this.deps);
+    this.inStasis.set(channel.id, call);
+    const decision = await routeCall(call, {
+      ...this.deps,
+      handOff: async (c, d) => {
+        const t = dialplanTarget(d);
+        await client.channels.continueInDialplan({ channelId: c.channelId, context: t.context, extension: t.extension, priority: t.priority });
+      },
+      indicateRinging: async (c) => {
+        await client.channels.ring({ channelId: c.channelId });
+      },
+    }).catch(async (err: Error) => {
+      // A failed hand-off (e.g. the channel vanished) must not leave a live caller
+      // in Stasis: try once more straight to the fallback.
+      this.deps.log.warn({ err: err.message, channel: channel.id }, 'hand-off failed; sending to fallback');
+      const policy = this.deps.policies.for(did);
+      const fb: Decision = { action: 'fallback', reason: 'lookup_failed', fallback: policy.fallback };
+      const t = dialplanTarget(fb);
+      await client.channels.continueInDialplan({ channelId: channel.id, context: t.context, extension: t.extension, priority: t.priority }).catch(() => undefined);
+      call.decision = fb;
+      call.reason = fb.reason;
+      return fb;
+    });
+    this.deps.onDecided(call, decision);
+  }
+}

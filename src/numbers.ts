@@ -1,0 +1,31 @@
+// One normaliser for every caller number: +380961234567, 380961234567 and
+// 0961234567 (region UA) are the same customer. A number is looked up when it is
+// *possible* (right length for its country), not only when libphonenumber's
+// validity metadata knows its range: carriers hand out new ranges before the
+// metadata catches up.
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+
+export interface CallerNumber {
+  /** Exactly what Asterisk had (trimmed, at most 64 chars, control characters removed). */
+  raw: string;
+  /** E.164 (+…) when the number parsed to a possible number. */
+  e164?: string;
+}
+
+const anonymous = /^(?:anonymous|unknown|unavailable|restricted|private|withheld|asterisk)$/i;
+
+export function normalizeNumber(input: string | undefined, region?: CountryCode): CallerNumber {
+  // eslint-disable-next-line no-control-regex
+  const raw = String(input ?? '').replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 64);
+  if (raw === '' || anonymous.test(raw)) return { raw };
+  // Only digits and the usual separators; anything else (letters, quotes, `*`,
+  // query syntax) is not a phone number.
+  if (!/^\+?[\d\s().-]{3,32}$/.test(raw)) return { raw };
+  const digits = raw.replace(/[\s().-]/g, '');
+  const candidates = digits.startsWith('+') ? [digits] : [digits, `+${digits}`];
+  for (const c of candidates) {
+    const parsed = c.startsWith('+') ? parsePhoneNumberFromString(c) : region ? parsePhoneNumberFromString(c, region) : undefined;
+    if (parsed?.isPossible()) return { raw, e164: parsed.number };
+  }
+  return { raw };
+}

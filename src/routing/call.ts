@@ -1,0 +1,54 @@
+// Everything known about one call, from StasisStart to the ring outcome. One
+// object per call: concurrent calls never share mutable state.
+import type { DateTime } from 'luxon';
+import type { CallerNumber } from '../numbers.js';
+import type { Decision } from './decide.js';
+import type { Reason } from './reasons.js';
+
+export type RingOutcome = 'answered' | 'no_answer' | 'busy' | 'unavailable' | 'caller_hung_up';
+
+export class Call {
+  lookupSource: string | undefined;
+  lookupMs: number | undefined;
+  lookupError: string | undefined;
+  lastTalkedAt: DateTime | undefined;
+  decision: Decision | undefined;
+  /** Final reason: the decision's, updated by the ring outcome. */
+  reason: Reason | undefined;
+  handedOffAt: number | undefined;
+  ringStartedAt: number | undefined;
+  ringOutcome: RingOutcome | undefined;
+  ringMs: number | undefined;
+  answeredAt: number | undefined;
+  /** Set when the abandoned caller is calling back (from the abandon pipeline). */
+  previousAbandon: { at: string; agent?: string } | undefined;
+  linkedid: string | undefined;
+  leftStasis = false;
+  logged = false;
+
+  constructor(
+    readonly channelId: string,
+    readonly did: string | undefined,
+    readonly caller: CallerNumber,
+    /** Monotonic-ish ms at StasisStart (Date.now of the event's arrival). */
+    readonly startedAt: number,
+    readonly startedAtTime: DateTime,
+  ) {}
+
+  /** The structured decision record: one pino line per call. */
+  record(): Record<string, unknown> {
+    return {
+      event: 'decision',
+      channel: this.channelId,
+      did: this.did,
+      caller: { raw: this.caller.raw, e164: this.caller.e164 },
+      agent: this.decision && 'agent' in this.decision ? this.decision.agent : undefined,
+      action: this.decision?.action,
+      reason: this.reason,
+      lookup: { source: this.lookupSource, ms: this.lookupMs, error: this.lookupError, lastTalkedAt: this.lastTalkedAt?.toISO() },
+      decideMs: this.handedOffAt !== undefined ? this.handedOffAt - this.startedAt : undefined,
+      ring: this.ringOutcome ? { outcome: this.ringOutcome, ms: this.ringMs } : undefined,
+      previousAbandon: this.previousAbandon,
+    };
+  }
+}

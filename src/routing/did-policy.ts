@@ -1,0 +1,87 @@
+// Per-DID settings: window, ring timeout, fallback target, on/off, and whether to
+// wait for a busy sticky agent. Loaded from ROUTES_FILE (JSON), validated like the
+// environment, falling back to the environment's values.
+import { readFileSync } from 'node:fs';
+import { Duration } from 'luxon';
+import { z } from 'zod';
+import type { Config } from '../config.js';
+
+export interface DidPolicy {
+  enabled: boolean;
+  windowMs: number;
+  ringTimeoutMs: number;
+  fallback: { context: string; extension: string };
+  /** Wait up to this long for a busy sticky agent instead of falling back; 0 = do not wait. */
+  waitForBusyAgentMs: number;
+  /** Minimum talk time that counts as "talked" (the CDR pipeline reads it). */
+  minTalkSeconds: number;
+}
+
+const iso = z.string().transform((v, ctx) => {
+  const d = Duration.fromISO(v);
+  if (!d.isValid || d.toMillis() < 0) {
+    ctx.addIssue({ code: 'custom', message: `an ISO-8601 duration such as PT30M, got ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  return d.toMillis();
+});
+const dialplanName = z.string().regex(/^[A-Za-z0-9_+.-]+$/, 'letters, digits, _ + . or - only');
+const override = z
+  .object({
+    enabled: z.boolean().optional(),
+    window: iso.optional(),
+    ringTimeout: iso.optional(),
+    fallback: z.object({ context: dialplanName, extension: dialplanName }).strict().optional(),
+    waitForBusyAgent: iso.optional(),
+    minTalkSeconds: z.number().int().min(0).optional(),
+  })
+  .strict();
+const file = z.object({ default: override.optional(), dids: z.record(z.string().regex(/^\+?[0-9]{1,20}$/, 'a DID of digits'), override).default({}) }).strict();
+
+export type RoutesFile = z.input<typeof file>;
+
+export class DidPolicies {
+  private constructor(private readonly base: DidPolicy, private readonly dids: Map<string, DidPolicy>) {}
+
+  static fromConfig(config: Pick<Config, 'STICKY_WINDOW' | 'AGENT_RING_TIMEOUT' | 'FALLBACK_CONTEXT' | 'FALLBACK_EXTENSION'>, routes?: RoutesFile): DidPolicies {
+    const parsed = file.safeParse(routes ?? {});
+    if (!parsed.success) {
+      const i = parsed.error.issues[0]!;
+      const expected = i.code === 'invalid_key' ? 'a DID of digits (optionally with +)' : i.message;
+      throw new Error(`ROUTES_FILE: ${i.path.join('.')}: expected ${expected}`);
+    }
+    const env: DidPolicy = {
+      enabled: true,
+      windowMs: config.STICKY_WINDOW,
+      ringTimeoutMs: config.AGENT_RING_TIMEOUT,
+      fallback: { context: config.FALLBACK_CONTEXT, extension: config.FALLBACK_EXTENSION },
+      waitForBusyAgentMs: 0,
+      minTalkSeconds: 1,
+    };
+    const merge = (b: DidPolicy, o: z.output<typeof override> | undefined): DidPolicy => ({
+      enabled: o?.enabled ?? b.enabled,
+      windowMs: o?.window ?? b.windowMs,
+      ringTimeoutMs: o?.ringTimeout ?? b.ringTimeoutMs,
+      fallback: o?.fallback ?? b.fallback,
+      waitForBusyAgentMs: o?.waitForBusyAgent ?? b.waitForBusyAgentMs,
+      minTalkSeconds: o?.minTalkSeconds ?? b.minTalkSeconds,
+    });
+    const base = merge(env, parsed.data.default);
+    return new DidPolicies(base, new Map(Object.entries(parsed.data.dids).map(([did, o]) => [did, merge(base, o)])));
+  }
+
+  static load(config: Config): DidPolicies {
+    if (!config.ROUTES_FILE) return DidPolicies.fromConfig(config);
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(config.ROUTES_FILE, 'utf8'));
+    } catch (err) {
+      throw new Error(`ROUTES_FILE=${config.ROUTES_FILE}: cannot read JSON: ${(err as Error).message}`);
+    }
+    return DidPolicies.fromConfig(config, json as RoutesFile);
+  }
+
+  for(did: string | undefined): DidPolicy {
+    return (did !== undefined && this.dids.get(did)) || this.base;
+  }
+}
