@@ -1,0 +1,146 @@
+// Turns an AMI `Cdr` event (cdr_manager) into a CdrDocument. Pure: no I/O, no
+// clock. The agent is recognised by channel name (PJSIP/<ext>-<seq>), which is
+// what tells an inbound queue call (trunk → agent) from an agent's outbound
+// call (agent → trunk) and from an internal one (agent → agent).
+import { createHash } from 'node:crypto';
+import { DateTime } from 'luxon';
+import type { CountryCode } from 'libphonenumber-js';
+import { normalizeNumber } from '../numbers.js';
+import type { CdrDocument, Direction } from './schema.js';
+
+export type AmiFields = Record<string, string | undefined>;
+
+export interface CdrFromAmiOptions {
+  /** Matches an agent's channel and captures the extension. Default /^PJSIP\/(\d+)-[0-9a-f]+$/. */
+  agentChannelPattern?: RegExp;
+  /** Region for customer numbers written without `+` (DEFAULT_COUNTRY). */
+  region?: CountryCode;
+  /** Minimum billsec for a conversation to count, per DID (a short "wrong number" must not stick). */
+  minTalkSeconds: (did: string | undefined) => number;
+  /** What the router knows about the call (DID, reason), keyed by the caller's channel. */
+  annotate?: (uniqueid: string, linkedid?: string) => { did?: string; reason?: string } | undefined;
+  /** Zone the PBX writes StartTime/AnswerTime/EndTime in (cdr.conf has no UTC option for AMI). Default 'UTC'. */
+  timeZone?: string;
+}
+
+export const defaultAgentChannelPattern = /^PJSIP\/(\d+)-[0-9a-f]+$/;
+
+/** Returns undefined for anything that is not a usable Cdr event (other event, no UniqueID, no EndTime). */
+export function cdrFromAmiEvent(e: AmiFields, opts: CdrFromAmiOptions): CdrDocument | undefined {
+  const f = caseInsensitive(e);
+  const event = f('Event');
+  if (event !== undefined && event.toLowerCase() !== 'cdr') return undefined;
+
+  const zone = opts.timeZone ?? 'UTC';
+  const uniqueid = f('UniqueID');
+  const end = pbxTime(f('EndTime'), zone);
+  const start = pbxTime(f('StartTime'), zone);
+  if (!uniqueid || !end) return undefined;
+  const linkedid = f('LinkedID') || undefined;
+
+  const channel = f('Channel') ?? '';
+  const dstchannel = f('DestinationChannel') ?? '';
+  const pattern = opts.agentChannelPattern ?? defaultAgentChannelPattern;
+  const callerAgent = agentOf(channel, pattern);
+  const calledAgent = agentOf(dstchannel, pattern);
+
+  const src = f('Source') ?? '';
+  const dst = f('Destination') ?? '';
+  let direction: Direction;
+  let agent: string | undefined;
+  let customer: string | undefined;
+  if (callerAgent && calledAgent) {
+    // Agent to agent: no customer; `agent` is the one who placed the call.
+    direction = 'internal';
+    agent = callerAgent;
+  } else if (callerAgent) {
+    direction = 'outbound';
+    agent = callerAgent;
+    customer = dst;
+  } else {
+    // Trunk → agent (queue, sticky ring) or trunk → nobody (IVR, abandoned in queue).
+    direction = 'inbound';
+    agent = calledAgent;
+    customer = src;
+  }
+
+  const note = opts.annotate?.(uniqueid, linkedid);
+  const did = note?.did;
+  const billsec = int(f('BillableSeconds'));
+  const disposition = f('Disposition') ?? '';
+  // An inbound call answered by the IVR alone is ANSWERED too: without an agent it teaches nothing.
+  const talked = disposition === 'ANSWERED' && agent !== undefined && billsec >= opts.minTalkSeconds(did);
+
+  const number = customer ? normalizeNumber(customer, opts.region) : undefined;
+  const startRaw = f('StartTime') ?? '';
+  const answer = pbxTime(f('AnswerTime'), zone);
+
+  const doc: CdrDocument = {
+    id: cdrId([uniqueid, linkedid ?? '', channel, dstchannel, startRaw]),
+    '@timestamp': end,
+    direction,
+    ...(number?.e164 ? { customer_e164: number.e164 } : {}),
+    ...(number?.raw ? { customer_raw: number.raw } : {}),
+    ...(agent ? { agent } : {}),
+    talk_seconds: billsec,
+    talked,
+    ...(note?.reason ? { sticky_reason: note.reason } : {}),
+    ...(did ? { did } : {}),
+    asterisk: {
+      src,
+      dst,
+      dcontext: f('DestinationContext') ?? '',
+      clid: f('CallerID') ?? '',
+      channel,
+      dstchannel,
+      lastapp: f('LastApplication') ?? '',
+      lastdata: f('LastData') ?? '',
+      start: start ?? end,
+      ...(answer ? { answer } : {}),
+      end,
+      duration: int(f('Duration')),
+      billsec,
+      disposition,
+      amaflags: f('AMAFlags') ?? '',
+      accountcode: f('AccountCode') ?? '',
+      uniqueid,
+      ...(linkedid ? { linkedid } : {}),
+      userfield: f('UserField') ?? '',
+    },
+  };
+  return doc;
+}
+
+/** sha256 of the CDR's identity, 32 hex chars: the same CDR sent twice gets the same id (and ES _id). */
+export function cdrId(parts: readonly string[]): string {
+  return createHash('sha256').update(parts.join('|')).digest('hex').slice(0, 32);
+}
+
+function agentOf(channel: string, pattern: RegExp): string | undefined {
+  const m = pattern.exec(channel);
+  return m?.[1] || undefined;
+}
+
+/** "YYYY-MM-DD HH:MM:SS" in the PBX's zone → UTC ISO; undefined when empty (AnswerTime of an unanswered call). */
+function pbxTime(raw: string | undefined, zone: string): string | undefined {
+  if (!raw) return undefined;
+  try {
+    const t = DateTime.fromFormat(raw, 'yyyy-MM-dd HH:mm:ss', { zone });
+    return t.isValid ? (t.toUTC().toISO() ?? undefined) : undefined;
+  } catch {
+    // Settings.throwOnInvalid makes luxon throw instead of returning an invalid DateTime.
+    return undefined;
+  }
+}
+
+function int(raw: string | undefined): number {
+  const n = Number.parseInt(raw ?? '', 10);
+  return Number.isFinite(n) && n > 0 ? n : 0;
+}
+
+/** AMI key case varies between versions (UniqueID / Uniqueid, LinkedID / Linkedid). */
+function caseInsensitive(e: AmiFields): (key: string) => string | undefined {
+  const lower = new Map<string, string | undefined>();
+  for (const [k, v] of Object.entries(e)) lower.set(k.toLowerCase(), v);
+  return (key) => lower.get(key.toLowerCase());
+}

@@ -1,0 +1,117 @@
+// The index template for the CDR daily indices. Without it, dynamic mapping turns
+// "+380…" into analysed text (a `term` lookup then never matches) and "0961…" into
+// a long (the leading zero is lost). Installing is idempotent: the template
+// carries a hash of its own body in _meta, so an unchanged template is left alone.
+import { createHash } from 'node:crypto';
+import type { Client } from '@elastic/elasticsearch';
+import type { estypes } from '@elastic/elasticsearch';
+import { describeEsError } from './es-client.js';
+
+export type IndexTemplateBody = Omit<estypes.IndicesPutIndexTemplateRequest, 'name' | 'create' | 'master_timeout' | 'cause'>;
+
+export interface TemplateSpec {
+  name: string;
+  body: IndexTemplateBody;
+}
+
+export interface TemplateResult {
+  name: string;
+  patterns: string[];
+  action: 'created' | 'updated' | 'unchanged';
+}
+
+/** Raised when the cluster answered but refused (401, 403, 400): the message names its reason. */
+export class TemplateRefusedError extends Error {}
+
+const keyword = { type: 'keyword' } as const;
+const date = { type: 'date' } as const;
+const integer = { type: 'integer' } as const;
+
+/**
+ * The CDR template for `${prefix}-*`. Priority 200 so it wins over the stack's
+ * built-in templates (priority 100) should a prefix overlap them. The abandon
+ * records' indices (`${prefix}-abandons-*`) will get their own template at a
+ * higher priority (only the highest-priority template applies); add it next to
+ * this one and install both from the setup command.
+ */
+export function cdrTemplate(prefix: string): TemplateSpec {
+  const body: IndexTemplateBody = {
+    index_patterns: [`${prefix}-*`],
+    priority: 200,
+    template: {
+      settings: {
+        // Explicit: an idle shard otherwise skips scheduled refreshes and a new CDR stays unsearchable.
+        'index.refresh_interval': '1s',
+        // Newest first on disk: the lookup (sort @timestamp desc, size 1) can stop early.
+        'index.sort.field': '@timestamp',
+        'index.sort.order': 'desc',
+      },
+      mappings: {
+        dynamic: true,
+        // Unknown strings (e.g. a future field) stay exact keywords, never analysed text.
+        date_detection: false,
+        dynamic_templates: [{ strings_as_keywords: { match_mapping_type: 'string', mapping: { type: 'keyword', ignore_above: 1024 } } }],
+        properties: {
+          id: keyword,
+          '@timestamp': date,
+          direction: keyword,
+          customer_e164: keyword,
+          customer_raw: keyword,
+          agent: keyword,
+          talk_seconds: integer,
+          talked: { type: 'boolean' },
+          sticky_reason: keyword,
+          did: keyword,
+          asterisk: {
+            properties: {
+              src: keyword,
+              dst: keyword,
+              dcontext: keyword,
+              clid: keyword,
+              channel: keyword,
+              dstchannel: keyword,
+              lastapp: keyword,
+              lastdata: keyword,
+              start: date,
+              answer: date,
+              end: date,
+              duration: integer,
+              billsec: integer,
+              disposition: keyword,
+              amaflags: keyword,
+              accountcode: keyword,
+              uniqueid: keyword,
+              linkedid: keyword,
+              userfield: keyword,
+            },
+          },
+        },
+      },
+    },
+  };
+  return { name: `${prefix}-sticky-router`, body };
+}
+
+/** Installs (or updates) the template; returns what it did. Throws TemplateRefusedError when the cluster refuses. */
+export async function installTemplate(client: Client, prefix: string, spec: TemplateSpec = cdrTemplate(prefix)): Promise<TemplateResult> {
+  const hash = bodyHash(spec.body);
+  const patterns = [spec.body.index_patterns ?? []].flat();
+  try {
+    const existing = await client.indices.getIndexTemplate({ name: spec.name }, { ignore: [404] });
+    const current = existing.index_templates?.find((t) => t.name === spec.name);
+    const currentHash = (current?.index_template._meta as { hash?: unknown } | undefined)?.hash;
+    if (current && currentHash === hash) return { name: spec.name, patterns, action: 'unchanged' };
+    await client.indices.putIndexTemplate({ name: spec.name, ...spec.body, _meta: { ...spec.body._meta, managed_by: 'sticky-router', hash } });
+    return { name: spec.name, patterns, action: current ? 'updated' : 'created' };
+  } catch (err) {
+    const status = (err as { meta?: { statusCode?: number } }).meta?.statusCode;
+    if (status === 400 || status === 401 || status === 403) {
+      throw new TemplateRefusedError(`Elasticsearch refused index template ${spec.name} (${patterns.join(', ')}): ${describeEsError(err)}`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+function bodyHash(body: IndexTemplateBody): string {
+  return createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 16);
+}

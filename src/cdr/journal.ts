@@ -1,0 +1,221 @@
+// The durable local journal: every CDR (and later every abandon record) is written
+// here first, before anything is sent anywhere. It is the shipper's queue, the
+// lookup's fallback when Elasticsearch is down or unset, and the export's source
+// without Elasticsearch.
+//
+// better-sqlite3 is synchronous and runs on the event loop, so each statement
+// must stay short: statements are prepared once, writes are single-row or one
+// transaction per batch, and pruning deletes in bounded chunks.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { DateTime } from 'luxon';
+
+/** Record kinds sharing the journal; each ships to its own index family. */
+export type RecordKind = 'cdr' | 'abandon';
+
+/** What the journal needs from any record; a CdrDocument is one. */
+export interface JournalDoc {
+  id: string;
+  '@timestamp': string;
+  customer_e164?: string;
+  agent?: string;
+  talked?: boolean;
+}
+
+export interface JournalRow {
+  id: string;
+  kind: RecordKind;
+  /** Epoch ms of @timestamp. */
+  ts: number;
+  /** The document as stored (JSON text): shipped as is, no re-serialisation. */
+  json: string;
+}
+
+export interface JournalHit {
+  agent: string;
+  endedAt: DateTime;
+  talkSeconds: number;
+}
+
+export interface JournalOptions {
+  /** Open an existing journal for reading only (the export command, next to a running router). */
+  readonly?: boolean;
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS records (
+  id            TEXT PRIMARY KEY,
+  kind          TEXT NOT NULL DEFAULT 'cdr',
+  ts            INTEGER NOT NULL,
+  customer_e164 TEXT,
+  agent         TEXT,
+  talked        INTEGER NOT NULL DEFAULT 0,
+  doc           TEXT NOT NULL,
+  shipped_at    INTEGER,
+  rejected_at   INTEGER,
+  ship_error    TEXT
+);
+-- lastAgentFor: seek by customer, newest first.
+CREATE INDEX IF NOT EXISTS records_customer_ts ON records (customer_e164, ts);
+-- export / iterate: a time range of one kind.
+CREATE INDEX IF NOT EXISTS records_kind_ts ON records (kind, ts, id);
+-- the shipper's queue and the backlog count: only rows still to ship.
+CREATE INDEX IF NOT EXISTS records_unshipped ON records (ts) WHERE shipped_at IS NULL AND rejected_at IS NULL;
+-- pruning: only shipped rows.
+CREATE INDEX IF NOT EXISTS records_shipped_at ON records (shipped_at) WHERE shipped_at IS NOT NULL;
+`;
+
+export class Journal {
+  readonly path: string;
+  private readonly db: Database.Database;
+  private readonly read: Reads;
+  private readonly writes: Writes | undefined;
+
+  constructor(dataDir: string, opts: JournalOptions = {}) {
+    this.path = join(dataDir, 'journal.sqlite');
+    if (opts.readonly) {
+      this.db = new Database(this.path, { readonly: true, fileMustExist: true });
+    } else {
+      mkdirSync(dataDir, { recursive: true });
+      this.db = new Database(this.path);
+      // WAL: readers (export, lookups) never block the writer and vice versa.
+      this.db.pragma('journal_mode = WAL');
+      // synchronous=NORMAL in WAL mode: a commit survives a crash of this process
+      // (it is in the WAL file) but not necessarily a power loss or kernel crash,
+      // which can drop the last few commits. FULL would fsync on every CDR, on the
+      // event loop that also routes calls, so every ARI event would queue behind a
+      // disk flush; a power cut loses the PBX's in-flight calls too, and the
+      // shipper's copy in Elasticsearch bounds what is lost.
+      this.db.pragma('synchronous = NORMAL');
+      this.db.exec(schema);
+    }
+    // A concurrent checkpoint by another connection: wait briefly rather than fail.
+    this.db.pragma('busy_timeout = 1000');
+
+    this.read = prepareReads(this.db);
+    this.writes = opts.readonly ? undefined : prepareWrites(this.db);
+  }
+
+  private get w(): Writes {
+    if (!this.writes) throw new Error(`journal ${this.path} is open read-only`);
+    return this.writes;
+  }
+
+  /** Stores a record; false when a record with the same id is already there (an AMI resend). */
+  append(doc: JournalDoc, kind: RecordKind = 'cdr'): boolean {
+    const ts = Date.parse(doc['@timestamp']);
+    if (!Number.isFinite(ts)) throw new Error(`journal: record ${doc.id} has an invalid @timestamp ${JSON.stringify(doc['@timestamp'])}`);
+    const r = this.w.insert.run(doc.id, kind, ts, doc.customer_e164 ?? null, doc.agent ?? null, doc.talked ? 1 : 0, JSON.stringify(doc));
+    return r.changes > 0;
+  }
+
+  /** Stores many records in one transaction; returns how many were new. */
+  appendMany(docs: Iterable<JournalDoc>, kind: RecordKind = 'cdr'): number {
+    return this.db.transaction(() => {
+      let added = 0;
+      for (const d of docs) if (this.append(d, kind)) added++;
+      return added;
+    })();
+  }
+
+  /** The oldest records not yet shipped (nor rejected by the cluster). */
+  unshipped(limit: number): JournalRow[] {
+    return this.read.unshipped.all(limit);
+  }
+
+  markShipped(ids: readonly string[], at: DateTime = DateTime.utc()): void {
+    if (ids.length === 0) return;
+    const ms = at.toMillis();
+    this.db.transaction(() => {
+      for (const id of ids) this.w.markShipped.run(ms, id);
+    })();
+  }
+
+  /**
+   * Takes records the cluster refused for good (e.g. a mapping conflict) out of the
+   * queue, so they do not block the records behind them; they stay in the journal.
+   */
+  markRejected(rejects: readonly { id: string; error: string }[], at: DateTime = DateTime.utc()): void {
+    if (rejects.length === 0) return;
+    const ms = at.toMillis();
+    this.db.transaction(() => {
+      for (const r of rejects) this.w.markRejected.run(ms, r.error.slice(0, 2000), r.id);
+    })();
+  }
+
+  /** Records waiting to be shipped. */
+  backlog(): number {
+    return this.read.backlog.get()?.n ?? 0;
+  }
+
+  /** Records the cluster refused (kept, not retried). */
+  rejected(): number {
+    return this.read.rejected.get()?.n ?? 0;
+  }
+
+  /**
+   * Deletes records shipped before `shippedBefore`; at most `maxRows` (a bounded
+   * pause of the event loop: call again while it returns maxRows). Unshipped
+   * records are never pruned.
+   */
+  prune(shippedBefore: DateTime, maxRows = Number.MAX_SAFE_INTEGER): number {
+    return this.w.prune.run(shippedBefore.toMillis(), maxRows).changes;
+  }
+
+  /** The agent of the latest conversation with `e164` that ended at or after `since`. */
+  lastAgentFor(e164: string, since: DateTime): JournalHit | undefined {
+    const row = this.read.lastAgent.get(e164, since.toMillis());
+    if (!row) return undefined;
+    return { agent: row.agent, endedAt: DateTime.fromMillis(row.ts, { zone: 'utc' }), talkSeconds: Number(row.talk_seconds ?? 0) };
+  }
+
+  /**
+   * Records of `kind` with @timestamp in [from, to), oldest first, one row in
+   * memory at a time. The connection is busy while the generator is open: use a
+   * Journal of its own (e.g. readonly) for long exports.
+   */
+  *iterate(from: DateTime, to: DateTime, kind: RecordKind = 'cdr'): Generator<JournalRow, void, undefined> {
+    yield* this.read.range.iterate(kind, from.toMillis(), to.toMillis());
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+// Prepared once per connection: preparing is the slow part of a SQLite statement.
+function prepareReads(db: Database.Database) {
+  return {
+    unshipped: db.prepare<[number], JournalRow>(
+      'SELECT id, kind, ts, doc AS json FROM records WHERE shipped_at IS NULL AND rejected_at IS NULL ORDER BY ts LIMIT ?',
+    ),
+    backlog: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM records WHERE shipped_at IS NULL AND rejected_at IS NULL'),
+    rejected: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM records WHERE rejected_at IS NOT NULL'),
+    lastAgent: db.prepare<[string, number], { agent: string; ts: number; talk_seconds: number | null }>(
+      // INDEXED BY: without statistics the planner may prefer (kind, ts), and kind = 'cdr' matches nearly every row.
+      `SELECT agent, ts, json_extract(doc, '$.talk_seconds') AS talk_seconds FROM records INDEXED BY records_customer_ts
+       WHERE customer_e164 = ? AND ts >= ? AND talked = 1 AND kind = 'cdr' AND agent IS NOT NULL
+       ORDER BY ts DESC LIMIT 1`,
+    ),
+    range: db.prepare<[RecordKind, number, number], JournalRow>(
+      'SELECT id, kind, ts, doc AS json FROM records WHERE kind = ? AND ts >= ? AND ts < ? ORDER BY ts, id',
+    ),
+  };
+}
+
+function prepareWrites(db: Database.Database) {
+  return {
+    insert: db.prepare<[string, string, number, string | null, string | null, number, string]>(
+      'INSERT OR IGNORE INTO records (id, kind, ts, customer_e164, agent, talked, doc) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    markShipped: db.prepare<[number, string]>('UPDATE records SET shipped_at = ? WHERE id = ?'),
+    markRejected: db.prepare<[number, string, string]>('UPDATE records SET rejected_at = ?, ship_error = ? WHERE id = ?'),
+    prune: db.prepare<[number, number]>(
+      'DELETE FROM records WHERE rowid IN (SELECT rowid FROM records WHERE shipped_at IS NOT NULL AND shipped_at < ? LIMIT ?)',
+    ),
+  };
+}
+
+type Reads = ReturnType<typeof prepareReads>;
+type Writes = ReturnType<typeof prepareWrites>;

@@ -1,0 +1,216 @@
+// Ships journal records to Elasticsearch, in the background, at least once and
+// without duplicates: each record is indexed with its deterministic id as _id, so
+// a resend (after a timeout, a crash, a restart) overwrites itself. Only records
+// the cluster acknowledged are marked shipped; the rest stay queued in the
+// journal and are retried with backoff while the cluster is down.
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { Client } from '@elastic/elasticsearch';
+import { DateTime } from 'luxon';
+import { backoffDelay, sleep } from '../backoff.js';
+import type { Logger } from '../log.js';
+import { describeEsError } from './es-client.js';
+import { abandonIndexPrefix, dailyIndex } from './index-names.js';
+import type { Journal, JournalRow } from './journal.js';
+
+export interface ShipperOptions {
+  journal: Journal;
+  client: Client;
+  /** ES_INDEX_PREFIX. */
+  prefix: string;
+  log: Logger;
+  /** Records per bulk request. Default 1000. */
+  batchSize?: number;
+  /** Per bulk request: short, so a hung cluster is noticed and retried. Default 5 s. */
+  bulkTimeoutMs?: number;
+  /** Backoff between failed attempts: first and cap. Default 500 ms, 30 s. */
+  retryBaseMs?: number;
+  retryCapMs?: number;
+  /** Shipped records are kept this long, then pruned. Default 7 days. */
+  retentionMs?: number;
+  /** How often to prune. Default 1 h. */
+  pruneEveryMs?: number;
+  /** Poll the journal this often even without notify() (e.g. rows written by another process). Default 5 s. */
+  idlePollMs?: number;
+  now?: () => DateTime;
+}
+
+export interface ShipperStats {
+  shipped: number;
+  /** Failed attempts (cluster unreachable, timeout, per-document transient errors). */
+  errors: number;
+  /** Records the cluster refused for good (HTTP 400 per document); kept in the journal, not retried. */
+  rejected: number;
+  lastError: string | undefined;
+  /** Records waiting in the journal, as of the last attempt. */
+  backlog: number;
+  lastShippedAt: DateTime | undefined;
+}
+
+const PRUNE_CHUNK = 5000;
+
+export class Shipper {
+  private readonly o: Required<Omit<ShipperOptions, 'now'>> & { now: () => DateTime };
+  private readonly counters: ShipperStats = { shipped: 0, errors: 0, rejected: 0, lastError: undefined, backlog: 0, lastShippedAt: undefined };
+  private readonly stopping = new AbortController();
+  private wake: (() => void) | undefined;
+  private pending = false;
+  private loop: Promise<void> | undefined;
+  private lastPruneMs = 0;
+
+  constructor(opts: ShipperOptions) {
+    this.o = {
+      batchSize: 1000,
+      bulkTimeoutMs: 5000,
+      retryBaseMs: 500,
+      retryCapMs: 30_000,
+      retentionMs: 7 * 24 * 3600_000,
+      pruneEveryMs: 3600_000,
+      idlePollMs: 5000,
+      now: () => DateTime.utc(),
+      ...opts,
+    };
+  }
+
+  get stats(): Readonly<ShipperStats> {
+    return { ...this.counters };
+  }
+
+  start(): void {
+    this.loop ??= this.run().catch((err: unknown) => {
+      // Only a bug gets here (ship() catches cluster errors); say so loudly.
+      this.o.log.error({ err }, 'cdr shipper stopped unexpectedly');
+    });
+  }
+
+  /** New records are in the journal: ship them now rather than at the next poll. */
+  notify(): void {
+    this.pending = true;
+    this.wake?.();
+  }
+
+  /** Stops after the batch in flight (if any) has been sent and recorded. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    this.wake?.();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.stopping.signal;
+    let failures = 0;
+    while (!signal.aborted) {
+      await this.pruneIfDue();
+      this.pending = false;
+      const rows = this.o.journal.unshipped(this.o.batchSize);
+      if (rows.length === 0) {
+        this.counters.backlog = 0;
+        await this.idle();
+        continue;
+      }
+      const ok = await this.ship(rows);
+      this.counters.backlog = this.o.journal.backlog();
+      if (ok) {
+        failures = 0;
+        // A full batch means more is waiting: go again, but let calls through first.
+        if (rows.length === this.o.batchSize) await yieldToEventLoop();
+        continue;
+      }
+      // notify() does not cut a backoff short: appends during an outage must not hammer the cluster.
+      await sleep(backoffDelay(failures++, this.o.retryBaseMs, this.o.retryCapMs), signal);
+    }
+  }
+
+  /** Sends one batch; true when every record was either acknowledged or refused for good. */
+  private async ship(rows: JournalRow[]): Promise<boolean> {
+    const acked: string[] = [];
+    const refused: { id: string; error: string }[] = [];
+    let transient = 0;
+    let failure: string | undefined;
+    try {
+      await this.o.client.helpers.bulk<JournalRow>(
+        {
+          datasource: rows,
+          // The stored JSON goes out as is: no parse and re-serialise per record.
+          onDocument: (row) => [{ index: { _index: this.indexFor(row), _id: row.id } }, row.json],
+          onSuccess: ({ result }) => {
+            const id = result.index?._id;
+            if (id) acked.push(id);
+          },
+          onDrop: (d) => {
+            const id = (d.document as { id?: unknown } | null)?.id;
+            if (typeof id !== 'string') return;
+            const error = `HTTP ${d.status} ${d.error?.type ?? ''}: ${d.error?.reason ?? ''}`;
+            // 400 is the document itself (a mapping conflict): resending cannot help. Everything
+            // else (429, 5xx, 403 write block, 404 with auto-create off) an operator or time fixes: retry.
+            if (d.status === 400) refused.push({ id, error });
+            else {
+              transient++;
+              failure ??= error;
+            }
+          },
+          // One request per batch, in order; document retries are this loop's job (with backoff).
+          concurrency: 1,
+          flushBytes: 16 * 1024 * 1024,
+          retries: 0,
+        },
+        { requestTimeout: this.o.bulkTimeoutMs, maxRetries: 0 },
+      );
+    } catch (err) {
+      failure = describeEsError(err);
+    }
+    const unaccounted = rows.length - acked.length - refused.length - transient;
+    // Never loop hot on a response that acknowledged less than it was sent (a proxy, a partial body).
+    if (failure === undefined && unaccounted > 0) failure = `bulk response accounted for ${rows.length - unaccounted} of ${rows.length} records`;
+    const at = this.o.now();
+    this.o.journal.markShipped(acked, at);
+    this.o.journal.markRejected(refused, at);
+    this.counters.shipped += acked.length;
+    this.counters.rejected += refused.length;
+    if (acked.length > 0) this.counters.lastShippedAt = at;
+    if (refused.length > 0) {
+      this.o.log.error({ count: refused.length, first: refused[0] }, 'elasticsearch refused cdr records; kept in the journal, not retried');
+    }
+    if (failure !== undefined || transient > 0) {
+      this.counters.errors++;
+      this.counters.lastError = failure;
+      this.o.log.warn({ err: failure, acked: acked.length, pending: rows.length - acked.length - refused.length }, 'cdr shipping failed; will retry');
+      return false;
+    }
+    return true;
+  }
+
+  private indexFor(row: JournalRow): string {
+    const prefix = row.kind === 'abandon' ? abandonIndexPrefix(this.o.prefix) : this.o.prefix;
+    return dailyIndex(prefix, DateTime.fromMillis(row.ts, { zone: 'utc' }));
+  }
+
+  /** Waits for notify(), stop() or the idle poll. */
+  private async idle(): Promise<void> {
+    if (this.pending || this.stopping.signal.aborted) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, this.o.idlePollMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+    this.wake = undefined;
+  }
+
+  /** Deletes shipped records past retention, a chunk at a time so calls are never held up. */
+  private async pruneIfDue(): Promise<void> {
+    const nowMs = this.o.now().toMillis();
+    if (nowMs - this.lastPruneMs < this.o.pruneEveryMs) return;
+    this.lastPruneMs = nowMs;
+    const cutoff = DateTime.fromMillis(nowMs - this.o.retentionMs, { zone: 'utc' });
+    let total = 0;
+    for (;;) {
+      const n = this.o.journal.prune(cutoff, PRUNE_CHUNK);
+      total += n;
+      if (n < PRUNE_CHUNK || this.stopping.signal.aborted) break;
+      await yieldToEventLoop();
+    }
+    if (total > 0) this.o.log.info({ pruned: total, shippedBefore: cutoff.toISO() }, 'pruned shipped cdr records from the journal');
+  }
+}

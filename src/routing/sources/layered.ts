@@ -1,0 +1,73 @@
+// The lookup the router uses: memory → Elasticsearch → journal.
+// - Memory and Elasticsearch both answer and the more recent conversation wins:
+//   memory knows the last few minutes (not yet searchable), ES knows every PBX.
+// - When neither has a hit, or ES fails or is not configured, the local journal
+//   answers (compared with memory by end time, too).
+// - The call's budget is respected: when the signal carries its deadline, ES gets
+//   the budget minus a small reserve so a slow cluster still leaves time for the
+//   journal; when the call's signal itself aborts, the lookup rejects.
+import type { DateTime } from 'luxon';
+import { budgetSignal, remainingMs } from '../budget.js';
+import type { LastAgentHit, LastAgentSource } from '../lookup.js';
+
+export interface LayeredSourceOptions {
+  memory?: LastAgentSource;
+  elasticsearch?: LastAgentSource;
+  journal?: LastAgentSource;
+  /** Budget kept back from Elasticsearch for the journal. Default 25 ms. */
+  journalReserveMs?: number;
+  /** A layer failed (the lookup carried on): for logs and metrics. */
+  onError?: (source: string, err: unknown) => void;
+}
+
+export class LayeredSource implements LastAgentSource {
+  readonly name = 'layered';
+  private readonly reserveMs: number;
+
+  constructor(private readonly opts: LayeredSourceOptions) {
+    this.reserveMs = opts.journalReserveMs ?? 25;
+  }
+
+  async lastAgentFor(e164: string, since: DateTime, signal: AbortSignal): Promise<LastAgentHit | undefined> {
+    signal.throwIfAborted();
+    const { memory, elasticsearch, journal } = this.opts;
+    const m = memory ? await this.tryLayer(memory, e164, since, signal) : undefined;
+
+    if (elasticsearch) {
+      const remaining = remainingMs(signal);
+      const esBudget = remaining === undefined || !journal ? undefined : remaining - this.reserveMs;
+      if (esBudget === undefined || esBudget > 0) {
+        const esSignal = esBudget === undefined ? signal : budgetSignal(esBudget, signal);
+        try {
+          const e = await elasticsearch.lastAgentFor(e164, since, esSignal);
+          if (m || e) return newest(m, e);
+        } catch (err) {
+          signal.throwIfAborted();
+          this.opts.onError?.(elasticsearch.name, err);
+        }
+      }
+    }
+
+    if (!journal) return m;
+    signal.throwIfAborted();
+    return newest(m, await this.tryLayer(journal, e164, since, signal));
+  }
+
+  /** A failing local layer is a miss, not a failed lookup. */
+  private async tryLayer(layer: LastAgentSource, e164: string, since: DateTime, signal: AbortSignal): Promise<LastAgentHit | undefined> {
+    try {
+      return await layer.lastAgentFor(e164, since, signal);
+    } catch (err) {
+      signal.throwIfAborted();
+      this.opts.onError?.(layer.name, err);
+      return undefined;
+    }
+  }
+}
+
+/** The hit whose conversation ended last; on a tie the first (the fresher layer). */
+function newest(a: LastAgentHit | undefined, b: LastAgentHit | undefined): LastAgentHit | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  return b.endedAt.toMillis() > a.endedAt.toMillis() ? b : a;
+}

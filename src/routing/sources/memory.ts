@@ -1,0 +1,83 @@
+// Recent affinity in memory: who each caller last talked to, for the minutes it
+// takes a CDR to reach Elasticsearch and become searchable (a caller who calls
+// straight back must still find their agent). Fed by the router's own bridges and
+// by every incoming CDR. Bounded by entries (oldest written first out) and by age.
+import { DateTime } from 'luxon';
+import type { CdrDocument } from '../../cdr/schema.js';
+import type { LastAgentHit, LastAgentSource } from '../lookup.js';
+
+export interface MemoryAffinityOptions {
+  /** Most entries kept; the least recently written goes first. Default 100 000. */
+  maxEntries?: number;
+  /** Entries older than this (by end of call) are dropped. Keep it ≥ STICKY_WINDOW. Default 2 h. */
+  maxAgeMs?: number;
+  now?: () => DateTime;
+}
+
+interface Entry {
+  agent: string;
+  endedAtMs: number;
+  talkSeconds: number;
+}
+
+export class MemoryAffinity implements LastAgentSource {
+  readonly name = 'memory';
+  // A Map iterates in insertion order; re-inserting on write makes it an LRU by write.
+  private readonly entries = new Map<string, Entry>();
+  private readonly maxEntries: number;
+  private readonly maxAgeMs: number;
+  private readonly now: () => DateTime;
+
+  constructor(opts: MemoryAffinityOptions = {}) {
+    this.maxEntries = opts.maxEntries ?? 100_000;
+    this.maxAgeMs = opts.maxAgeMs ?? 2 * 3600_000;
+    this.now = opts.now ?? (() => DateTime.utc());
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Records that `e164` talked to `agent` until `endedAt`; an older conversation never replaces a newer one. */
+  remember(e164: string, agent: string, endedAt: DateTime, talkSeconds: number): void {
+    const endedAtMs = endedAt.toMillis();
+    const current = this.entries.get(e164);
+    if (current && current.endedAtMs > endedAtMs) return;
+    this.entries.delete(e164);
+    this.entries.set(e164, { agent, endedAtMs, talkSeconds });
+    if (this.entries.size > this.maxEntries) this.evictOldest(this.entries.size - this.maxEntries);
+    this.pruneExpired();
+  }
+
+  /** Learns from a CDR: only a real conversation (talked) with a known customer and agent. */
+  rememberCdr(doc: CdrDocument): void {
+    if (!doc.talked || !doc.customer_e164 || !doc.agent) return;
+    this.remember(doc.customer_e164, doc.agent, DateTime.fromISO(doc['@timestamp'], { zone: 'utc' }), doc.talk_seconds);
+  }
+
+  async lastAgentFor(e164: string, since: DateTime, signal: AbortSignal): Promise<LastAgentHit | undefined> {
+    signal.throwIfAborted();
+    const e = this.entries.get(e164);
+    if (!e || e.endedAtMs < since.toMillis()) return undefined;
+    return { agent: e.agent, endedAt: DateTime.fromMillis(e.endedAtMs, { zone: 'utc' }), talkSeconds: e.talkSeconds, source: this.name };
+  }
+
+  /** Drops entries past maxAge. Writes arrive roughly in end-time order, so it stops at the first young entry. */
+  pruneExpired(): number {
+    const cutoff = this.now().toMillis() - this.maxAgeMs;
+    let dropped = 0;
+    for (const [k, e] of this.entries) {
+      if (e.endedAtMs >= cutoff) break;
+      this.entries.delete(k);
+      dropped++;
+    }
+    return dropped;
+  }
+
+  private evictOldest(n: number): void {
+    for (const k of this.entries.keys()) {
+      if (n-- <= 0) break;
+      this.entries.delete(k);
+    }
+  }
+}

@@ -1,0 +1,144 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cdrFromAmiEvent, type CdrFromAmiOptions } from '../../src/cdr/from-ami.js';
+import { agentOutbound, internalCall, queueAnsweredBy1002, queueNotAnsweredBy1001, unanswered } from './fixtures/cdrs.js';
+
+const opts: CdrFromAmiOptions = { agentChannelPattern: /^PJSIP\/(\d+)-[0-9a-f]+$/, minTalkSeconds: () => 10 };
+
+test('queue call answered by 1002: inbound, customer from Source, agent from DestinationChannel, talked', () => {
+  const d = cdrFromAmiEvent(queueAnsweredBy1002, opts);
+  assert.ok(d);
+  assert.equal(d.direction, 'inbound');
+  assert.equal(d.customer_e164, '+12025550100');
+  assert.equal(d.customer_raw, '+12025550100');
+  assert.equal(d.agent, '1002');
+  assert.equal(d.talk_seconds, 120);
+  assert.equal(d.talked, true);
+  assert.equal(d['@timestamp'], '2025-06-01T10:02:07.000Z');
+  assert.match(d.id, /^[0-9a-f]{32}$/);
+  assert.deepEqual(d.asterisk, {
+    src: '+12025550100', dst: 's', dcontext: 'ivr', clid: '"+12025550100" <+12025550100>',
+    channel: 'PJSIP/trunk-00000004', dstchannel: 'PJSIP/1002-00000006', lastapp: 'Queue', lastdata: 'support,t,,,600',
+    start: '2025-06-01T10:00:00.000Z', answer: '2025-06-01T10:00:07.000Z', end: '2025-06-01T10:02:07.000Z',
+    duration: 127, billsec: 120, disposition: 'ANSWERED', amaflags: 'DOCUMENTATION', accountcode: '',
+    uniqueid: '1748772000.8', userfield: '',
+  });
+  assert.equal(d.sticky_reason, undefined);
+  assert.equal(d.did, undefined);
+});
+
+test('the ringall sibling record (1001, NO ANSWER) gets its own id and does not teach', () => {
+  const a = cdrFromAmiEvent(queueAnsweredBy1002, opts);
+  const b = cdrFromAmiEvent(queueNotAnsweredBy1001, opts);
+  assert.ok(a && b);
+  assert.notEqual(a.id, b.id);
+  assert.equal(b.agent, '1001');
+  assert.equal(b.talked, false);
+  assert.equal(b.asterisk.answer, undefined);
+});
+
+test('the id is deterministic: a resent event maps to the same id; LinkedID takes part when present', () => {
+  assert.equal(cdrFromAmiEvent(queueAnsweredBy1002, opts)?.id, cdrFromAmiEvent({ ...queueAnsweredBy1002 }, opts)?.id);
+  assert.notEqual(cdrFromAmiEvent(queueAnsweredBy1002, opts)?.id, cdrFromAmiEvent({ ...queueAnsweredBy1002, LinkedID: '1748772000.7' }, opts)?.id);
+  // Only the identity counts: a different EndTime (a resend is byte-identical anyway) keeps the id.
+  assert.equal(cdrFromAmiEvent(queueAnsweredBy1002, opts)?.id, cdrFromAmiEvent({ ...queueAnsweredBy1002, EndTime: '2025-06-01 10:02:08' }, opts)?.id);
+});
+
+test("agent's outbound call: customer is the dialled Destination, normalised with the region", () => {
+  const d = cdrFromAmiEvent(agentOutbound, { ...opts, region: 'US' });
+  assert.ok(d);
+  assert.equal(d.direction, 'outbound');
+  assert.equal(d.agent, '1002');
+  assert.equal(d.customer_raw, '2025550100');
+  assert.equal(d.customer_e164, '+12025550100');
+  assert.equal(d.talked, true);
+  assert.equal(d.asterisk.linkedid, '1748775600.12');
+  // Without a region a national number has no E.164 (the raw number is kept).
+  const noRegion = cdrFromAmiEvent(agentOutbound, opts);
+  assert.equal(noRegion?.customer_raw, '2025550100');
+});
+
+test('internal call: no customer; the calling agent is recorded', () => {
+  const d = cdrFromAmiEvent(internalCall, opts);
+  assert.ok(d);
+  assert.equal(d.direction, 'internal');
+  assert.equal(d.agent, '1001');
+  assert.equal(d.customer_e164, undefined);
+  assert.equal(d.customer_raw, undefined);
+});
+
+test('unanswered sticky ring: not talked, no answer time, billsec 0', () => {
+  const d = cdrFromAmiEvent(unanswered, opts);
+  assert.ok(d);
+  assert.equal(d.direction, 'inbound');
+  assert.equal(d.agent, '1002');
+  assert.equal(d.talked, false);
+  assert.equal(d.talk_seconds, 0);
+  assert.equal(d.asterisk.answer, undefined);
+  assert.equal(d.asterisk.disposition, 'NO ANSWER');
+});
+
+test('trunk to nobody (IVR answered, caller left the queue): inbound, no agent, never talked', () => {
+  const d = cdrFromAmiEvent({ ...queueAnsweredBy1002, DestinationChannel: '', LastApplication: 'Queue' }, opts);
+  assert.ok(d);
+  assert.equal(d.direction, 'inbound');
+  assert.equal(d.agent, undefined);
+  assert.equal(d.talked, false, 'ANSWERED by Answer() in the IVR is not a conversation with an agent');
+});
+
+test('minTalkSeconds per DID and the router annotation (did, reason)', () => {
+  const seen: [string, string | undefined][] = [];
+  const annotated: CdrFromAmiOptions = {
+    ...opts,
+    minTalkSeconds: (did) => (did === '5551000' ? 180 : 10),
+    annotate: (uniqueid, linkedid) => {
+      seen.push([uniqueid, linkedid]);
+      return { did: '5551000', reason: 'sticky_agent' };
+    },
+  };
+  const d = cdrFromAmiEvent(queueAnsweredBy1002, annotated);
+  assert.deepEqual(seen, [['1748772000.8', undefined]]);
+  assert.equal(d?.did, '5551000');
+  assert.equal(d?.sticky_reason, 'sticky_agent');
+  assert.equal(d?.talked, false, '120 s < 180 s for this DID');
+  assert.equal(cdrFromAmiEvent(queueAnsweredBy1002, { ...annotated, annotate: () => undefined })?.talked, true);
+});
+
+test("times are read in the PBX's zone and stored in UTC", () => {
+  const d = cdrFromAmiEvent(queueAnsweredBy1002, { ...opts, timeZone: 'Europe/Kyiv' });
+  assert.equal(d?.['@timestamp'], '2025-06-01T07:02:07.000Z');
+  assert.equal(d?.asterisk.start, '2025-06-01T07:00:00.000Z');
+});
+
+test('anonymous caller: raw kept, no E.164', () => {
+  const d = cdrFromAmiEvent({ ...queueAnsweredBy1002, Source: 'anonymous' }, opts);
+  assert.equal(d?.customer_raw, 'anonymous');
+  assert.equal(d?.customer_e164, undefined);
+});
+
+test('key case varies between Asterisk versions', () => {
+  const { UniqueID, ...rest } = queueAnsweredBy1002;
+  const d = cdrFromAmiEvent({ ...rest, Uniqueid: UniqueID, Linkedid: '1748772000.8' }, opts);
+  assert.equal(d?.asterisk.uniqueid, '1748772000.8');
+  assert.equal(d?.asterisk.linkedid, '1748772000.8');
+});
+
+test('not a usable Cdr: other events, no UniqueID, bad EndTime', () => {
+  assert.equal(cdrFromAmiEvent({ Event: 'Hangup', Channel: 'PJSIP/1002-00000006' }, opts), undefined);
+  assert.equal(cdrFromAmiEvent({ ...queueAnsweredBy1002, UniqueID: '' }, opts), undefined);
+  assert.equal(cdrFromAmiEvent({ ...queueAnsweredBy1002, EndTime: 'yesterday' }, opts), undefined);
+});
+
+test('a custom agent pattern (e.g. Local channels of a queue member)', () => {
+  const d = cdrFromAmiEvent(
+    { ...queueAnsweredBy1002, DestinationChannel: 'Local/1002@agents-00000001;1' },
+    { ...opts, agentChannelPattern: /^(?:PJSIP\/(\d+)-[0-9a-f]+|Local\/(\d+)@agents-[0-9a-f]+;1)$/ },
+  );
+  // Only group 1 is read: a pattern with alternatives must capture into group 1.
+  assert.equal(d?.agent, undefined);
+  const d2 = cdrFromAmiEvent(
+    { ...queueAnsweredBy1002, DestinationChannel: 'Local/1002@agents-00000001;1' },
+    { ...opts, agentChannelPattern: /^(?:PJSIP|Local)\/(\d+)(?:-[0-9a-f]+|@agents-[0-9a-f]+;1)$/ },
+  );
+  assert.equal(d2?.agent, '1002');
+});
