@@ -1,0 +1,100 @@
+// What the dialplan tells AMI about each caller channel, kept until the abandon
+// event needs it: the DID ([sticky-inbound] sets __STICKY_DID=${EXTEN}), the
+// sticky agent ([sticky-ring] sets __STICKY_AGENT) and when the caller joined a
+// queue. Keyed by Uniqueid, bounded, and forgotten shortly after Hangup (the
+// linger covers a QueueCallerAbandon that AMI delivers after the Hangup).
+import type { AmiEvent } from '../ami/connection.js';
+
+export interface CallVars {
+  did?: string;
+  agent?: string;
+  /** ms epoch of QueueCallerJoin. */
+  queueJoinedAt?: number;
+}
+
+export interface CallVarOptions {
+  /** Most channels remembered at once; the oldest is dropped beyond it. */
+  max?: number;
+  lingerMs?: number;
+  now?: () => number;
+}
+
+const didVar = /^_{0,2}STICKY_DID$/;
+const agentVar = /^_{0,2}STICKY_AGENT$/;
+
+export class CallVarTracker {
+  private readonly calls = new Map<string, CallVars>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly max: number;
+  private readonly lingerMs: number;
+  private readonly now: () => number;
+
+  constructor(o: CallVarOptions = {}) {
+    this.max = o.max ?? 10_000;
+    this.lingerMs = o.lingerMs ?? 10_000;
+    this.now = o.now ?? Date.now;
+  }
+
+  get size(): number {
+    return this.calls.size;
+  }
+
+  get(uniqueid: string | undefined): CallVars | undefined {
+    return uniqueid ? this.calls.get(uniqueid) : undefined;
+  }
+
+  onAmiEvent(e: AmiEvent): void {
+    const id = e.Uniqueid;
+    if (!id) return;
+    switch (e.Event) {
+      case 'VarSet': {
+        const name = e.Variable ?? '';
+        const value = e.Value?.trim();
+        if (!value) return;
+        if (didVar.test(name)) this.entry(id).did = value;
+        else if (agentVar.test(name)) this.entry(id).agent = value;
+        return;
+      }
+      case 'Newexten':
+        // The DID is also the extension of [sticky-inbound]; VarSet may be filtered out.
+        if (e.Context === 'sticky-inbound' && e.Extension) this.entry(id).did ??= e.Extension;
+        return;
+      case 'QueueCallerJoin':
+        this.entry(id).queueJoinedAt ??= this.now();
+        return;
+      case 'Hangup': {
+        if (!this.calls.has(id) || this.timers.has(id)) return;
+        const t = setTimeout(() => this.forget(id), this.lingerMs);
+        t.unref();
+        this.timers.set(id, t);
+        return;
+      }
+    }
+  }
+
+  /** Drops every entry and timer (on shutdown). */
+  clear(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    this.calls.clear();
+  }
+
+  private entry(id: string): CallVars {
+    let v = this.calls.get(id);
+    if (!v) {
+      if (this.calls.size >= this.max) {
+        const oldest = this.calls.keys().next().value;
+        if (oldest !== undefined) this.forget(oldest);
+      }
+      v = {};
+      this.calls.set(id, v);
+    }
+    return v;
+  }
+
+  private forget(id: string): void {
+    this.calls.delete(id);
+    clearTimeout(this.timers.get(id));
+    this.timers.delete(id);
+  }
+}

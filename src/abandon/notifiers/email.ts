@@ -1,0 +1,65 @@
+// E-mail over SMTP with nodemailer. The Message-ID is derived from the idempotency
+// key, so a retry after a lost "250 OK" produces the same Message-ID and mail
+// clients and archives treat the two copies as one; a follow-up threads under the
+// first message (In-Reply-To). SMTP replies decide the retry policy: 5xx is
+// permanent (nodemailer's err.permanent) except authentication, which an operator
+// fixes; 4xx and connection failures are retried.
+import nodemailer from 'nodemailer';
+import { notificationId, notificationSubject, notificationText, type Notification } from '../notification.js';
+import { DeliveryError, SEND_TIMEOUT_MS, type Notifier } from './types.js';
+
+export interface EmailOptions {
+  /** smtp://user:pass@host:587 or smtps://…; never logged (it may hold a password). */
+  smtpUrl: string;
+  from: string;
+  to: string[];
+  timeoutMs?: number;
+}
+
+type SmtpError = Error & { code?: string; responseCode?: number; permanent?: boolean; response?: string };
+
+export class EmailNotifier implements Notifier {
+  readonly channel = 'email' as const;
+  private readonly transport: ReturnType<typeof nodemailer.createTransport>;
+  private readonly domain: string;
+  private readonly label: string;
+
+  constructor(private readonly o: EmailOptions) {
+    const t = o.timeoutMs ?? SEND_TIMEOUT_MS;
+    this.transport = nodemailer.createTransport({ url: o.smtpUrl, connectionTimeout: t, greetingTimeout: t, socketTimeout: t, dnsTimeout: t });
+    this.domain = /@([^>\s]+)>?\s*$/.exec(o.from)?.[1] ?? 'sticky-router.invalid';
+    this.label = `smtp ${new URL(o.smtpUrl).host}`;
+  }
+
+  messageId(key: string): string {
+    return `<${key}@${this.domain}>`;
+  }
+
+  async send(n: Notification, signal?: AbortSignal): Promise<void> {
+    const first = n.seq > 1 ? this.messageId(notificationId(n.groupId, 1)) : undefined;
+    try {
+      const info = await this.transport.sendMail({
+        from: this.o.from,
+        to: this.o.to,
+        subject: notificationSubject(n),
+        text: notificationText(n),
+        messageId: this.messageId(n.id),
+        inReplyTo: first,
+        references: first,
+        headers: { 'X-Sticky-Idempotency-Key': n.id },
+        signal,
+      });
+      if (info.accepted.length === 0) throw new DeliveryError(`${this.label}: every recipient was rejected`, true);
+    } catch (err) {
+      if (err instanceof DeliveryError) throw err;
+      const e = err as SmtpError;
+      const auth = e.code === 'EAUTH' || e.code === 'ENOAUTH';
+      const what = e.responseCode ? `SMTP ${e.responseCode} ${e.response ?? e.message}` : `${e.code ?? 'error'} ${e.message}`;
+      throw new DeliveryError(`${this.label}: ${what.replace(/\s+/g, ' ').slice(0, 300)}`, e.permanent === true && !auth);
+    }
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+}

@@ -1,0 +1,201 @@
+// Delivers queued notifications: one worker loop per channel, so a receiver that
+// is down or slow delays only its own channel. At least once: a row is marked
+// delivered only after the receiver accepted it; a crash or stop() mid-send
+// leaves it queued and a new Outbox over the same file sends it again with the
+// same idempotency key.
+//
+// Retry policy (the notifiers classify failures, see notifiers/http.ts and
+// notifiers/email.ts): retryable failures are retried forever with exponential
+// backoff and jitter (base 1 s, cap 60 s, or longer if the receiver sent
+// Retry-After, up to 10 min); permanent ones mark the row failed, keep it with
+// its last error, and `requeueFailed()` can put it back. After a retryable
+// failure the whole channel pauses for the backoff, so a receiver that is down
+// gets one probe per interval instead of one request per queued message.
+import type { Logger } from '../log.js';
+import { backoffDelay } from '../backoff.js';
+import type { Notifier } from './notifiers/types.js';
+import { DeliveryError } from './notifiers/types.js';
+import { OutboxStore, type EnqueueResult, type RecentAbandon } from './outbox-store.js';
+import type { AbandonRecord } from './record.js';
+
+export type { EnqueueResult, RecentAbandon } from './outbox-store.js';
+
+export interface OutboxOptions {
+  /** The outbox lives in `${dataDir}/outbox.sqlite`. */
+  dataDir: string;
+  notifiers: readonly Notifier[];
+  /** NOTIFY_DEDUPE_WINDOW in ms; 0 turns deduplication off. */
+  dedupeWindowMs: number;
+  log: Logger;
+  now?: () => number;
+  backoffBaseMs?: number;
+  backoffCapMs?: number;
+  /** Longest Retry-After honoured. */
+  maxRetryAfterMs?: number;
+  /** Finished deliveries and old abandons are pruned after this long (default 7 days). */
+  retainMs?: number;
+}
+
+const IDLE_RECHECK_MS = 60_000;
+const PRUNE_EVERY_MS = 3_600_000;
+
+export class Outbox {
+  private readonly store: OutboxStore;
+  private readonly now: () => number;
+  private readonly channels: string[];
+  private readonly stopping = new AbortController();
+  private readonly wakers = new Set<() => void>();
+  private loops: Promise<void>[] = [];
+  private pruneTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly o: OutboxOptions) {
+    this.store = new OutboxStore(o.dataDir);
+    this.now = o.now ?? Date.now;
+    this.channels = o.notifiers.map((n) => n.channel);
+  }
+
+  get path(): string {
+    return this.store.path;
+  }
+
+  /** Starts the delivery loops; rows left by an earlier run are picked up first. */
+  start(): void {
+    if (this.loops.length > 0 || this.closed) return;
+    const counts = this.store.counts();
+    for (const [channel, c] of Object.entries(counts)) {
+      if (!this.channels.includes(channel) && c.pending > 0) {
+        this.o.log.warn({ channel, pending: c.pending }, 'abandon notifications wait for a channel that is not configured');
+      } else if (c.pending > 0) {
+        this.o.log.info({ channel, pending: c.pending }, 'resuming abandon notifications');
+      }
+    }
+    this.prune();
+    this.pruneTimer = setInterval(() => this.prune(), PRUNE_EVERY_MS);
+    this.pruneTimer.unref();
+    this.loops = this.o.notifiers.map((n) => this.run(n));
+  }
+
+  /** Records the abandon and queues its notification (or folds it into the caller's open one). */
+  enqueue(record: AbandonRecord): EnqueueResult {
+    const r = this.store.enqueue(record, this.channels, this.o.dedupeWindowMs, this.now());
+    if (r.notificationId) this.notify();
+    return r;
+  }
+
+  /** Wakes the loops now rather than at their next timer. */
+  notify(): void {
+    const ws = [...this.wakers];
+    this.wakers.clear();
+    for (const w of ws) w();
+  }
+
+  recentAbandonFor(e164: string, sinceMs: number): RecentAbandon | undefined {
+    return this.store.recentAbandonFor(e164, sinceMs);
+  }
+
+  /** Per channel: rows still to deliver, rows given up on (for metrics and health). */
+  counts(): Record<string, { pending: number; failed: number }> {
+    return this.store.counts();
+  }
+
+  requeueFailed(channel?: string): number {
+    const n = this.store.requeueFailed(this.now(), channel);
+    if (n > 0) this.notify();
+    return n;
+  }
+
+  /** Stops the loops (an in-flight send is aborted and stays queued) and closes the file. */
+  async stop(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopping.abort();
+    this.notify();
+    clearInterval(this.pruneTimer);
+    await Promise.allSettled(this.loops);
+    for (const n of this.o.notifiers) n.close?.();
+    this.store.close();
+  }
+
+  private async run(n: Notifier): Promise<void> {
+    const signal = this.stopping.signal;
+    let failures = 0; // consecutive retryable failures on this channel
+    let pausedUntil = 0;
+    while (!signal.aborted) {
+      try {
+        const now = this.now();
+        if (pausedUntil > now) {
+          await this.wait(pausedUntil - now);
+          continue;
+        }
+        const due = this.store.nextDue(n.channel, now);
+        if (!due) {
+          const next = this.store.nextDueAt(n.channel);
+          await this.wait(next === undefined ? IDLE_RECHECK_MS : next - now);
+          continue;
+        }
+        const notification = this.store.sealAndLoad(due.notificationId, now);
+        if (!notification) {
+          this.store.markFailed(due.notificationId, n.channel, now, 'notification row missing');
+          continue;
+        }
+        try {
+          await n.send(notification, signal);
+          this.store.markDelivered(due.notificationId, n.channel, this.now());
+          if (failures > 0) this.o.log.info({ channel: n.channel, notification: due.notificationId }, 'abandon notification receiver is back');
+          failures = 0;
+          this.o.log.debug({ channel: n.channel, notification: due.notificationId, attempt: due.attempts + 1 }, 'abandon notification delivered');
+        } catch (err) {
+          if (signal.aborted) return; // stopped mid-send: the row stays queued
+          const e = err instanceof DeliveryError ? err : new DeliveryError((err as Error).message ?? String(err), false);
+          if (e.permanent) {
+            this.store.markFailed(due.notificationId, n.channel, this.now(), e.message);
+            this.o.log.error({ channel: n.channel, notification: due.notificationId, attempt: due.attempts + 1, err: e.message }, 'abandon notification rejected permanently; not retried');
+            continue;
+          }
+          failures++;
+          const delay = Math.max(
+            backoffDelay(Math.max(failures, due.attempts + 1) - 1, this.o.backoffBaseMs ?? 1000, this.o.backoffCapMs ?? 60_000),
+            Math.min(e.retryAfterMs ?? 0, this.o.maxRetryAfterMs ?? 600_000),
+          );
+          pausedUntil = this.now() + delay;
+          this.store.markRetry(due.notificationId, n.channel, pausedUntil, e.message);
+          this.o.log.warn({ channel: n.channel, notification: due.notificationId, attempt: due.attempts + 1, retryInMs: delay, err: e.message }, 'abandon notification not delivered; will retry');
+        }
+      } catch (err) {
+        // A store error (disk full, file removed): keep the loop alive, try again later.
+        if (signal.aborted) return;
+        this.o.log.error({ err, channel: n.channel }, 'abandon outbox loop failed');
+        await this.wait(this.o.backoffCapMs ?? 60_000);
+      }
+    }
+  }
+
+  /** Sleeps up to `ms`, or until notify() or stop(). */
+  private wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const signal = this.stopping.signal;
+      if (signal.aborted) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        this.wakers.delete(done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, Math.min(ms, IDLE_RECHECK_MS)));
+      this.wakers.add(done);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  private prune(): void {
+    try {
+      const before = this.now() - (this.o.retainMs ?? 7 * 86_400_000);
+      let total = 0;
+      for (let n = this.store.prune(before); n > 0 && total < 100_000; n = this.store.prune(before)) total += n;
+      if (total > 0) this.o.log.debug({ rows: total }, 'abandon outbox pruned');
+    } catch (err) {
+      this.o.log.warn({ err }, 'abandon outbox prune failed');
+    }
+  }
+}
