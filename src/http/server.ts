@@ -1,0 +1,139 @@
+// The operator's HTTP endpoint (HTTP_HOST:HTTP_PORT): probes, Prometheus metrics
+// and the lookup API. It knows nothing of ARI, AMI or Elasticsearch: readiness
+// comes in as probe functions and the lookup as a function, so it is tested with
+// plain fakes and wired by the app.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { CountryCode } from 'libphonenumber-js';
+import type { Logger } from '../log.js';
+import { checkBearer } from './auth.js';
+import { json, type Reply, type Route } from './reply.js';
+import { healthRoute } from './routes/health.js';
+import { lookupPrefix, lookupRoute } from './routes/lookup.js';
+import { metricsRoute, type MetricsSource } from './routes/metrics.js';
+import { readyRoute, type ReadinessProbes } from './routes/ready.js';
+
+export type { ReadinessProbes, Probe, ProbeResult } from './routes/ready.js';
+export type { MetricsSource } from './routes/metrics.js';
+
+export interface HttpServerOptions {
+  /** HTTP_HOST. */
+  host: string;
+  /** HTTP_PORT; 0 picks a free port (logged, and returned as `port`). */
+  port: number;
+  /** HTTP_TOKEN: when set, every endpoint but /healthz and /readyz needs `Authorization: Bearer <token>`. */
+  token?: string;
+  metrics: MetricsSource;
+  ready: ReadinessProbes;
+  /** The `sticky-router lookup --json` answer for a number as given (normalised by the callee too). */
+  lookup(number: string): Promise<object>;
+  /** DEFAULT_COUNTRY, to accept national numbers on /v1/lookup. */
+  region?: CountryCode;
+  log: Logger;
+  /** Each readiness probe's budget. Default 2 s. */
+  probeTimeoutMs?: number;
+  /** /v1/lookup's budget. Default 5 s. */
+  lookupTimeoutMs?: number;
+}
+
+export interface HttpServer {
+  readonly port: number;
+  /** e.g. http://127.0.0.1:8090 */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+interface Entry {
+  match: (path: string) => boolean;
+  route: Route;
+  /** Probes stay open so an orchestrator needs no secret. */
+  open: boolean;
+}
+
+/** Starts listening; resolves once bound (rejects with a message naming the address when it cannot bind). */
+export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer> {
+  const routes: Entry[] = [
+    { match: (p) => p === '/healthz', route: healthRoute(), open: true },
+    { match: (p) => p === '/readyz', route: readyRoute(o.ready, o.probeTimeoutMs ?? 2000), open: true },
+    { match: (p) => p === '/metrics', route: metricsRoute(o.metrics), open: false },
+    { match: (p) => p.startsWith(lookupPrefix) && p.length > lookupPrefix.length, route: lookupRoute({ lookup: o.lookup, region: o.region, timeoutMs: o.lookupTimeoutMs ?? 5000 }), open: false },
+  ];
+  const log = o.log;
+
+  const server = createServer((req, res) => {
+    void handle(req, routes, o.token).then(
+      (reply) => send(res, req.method === 'HEAD', reply),
+      (err: Error) => {
+        log.error({ err, path: pathOf(req) }, 'http handler failed');
+        send(res, false, json(500, { error: 'internal error' }));
+      },
+    );
+  });
+  // Slow or idle clients must not hold sockets forever on a box that carries calls.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+
+  await listen(server, o.host, o.port);
+  const port = (server.address() as AddressInfo).port;
+  const hostInUrl = o.host.includes(':') ? `[${o.host}]` : o.host;
+  log.info({ address: o.host, port, auth: o.token ? 'bearer' : 'none' }, 'http listening');
+  return {
+    port,
+    url: `http://${hostInUrl}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function handle(req: IncomingMessage, routes: readonly Entry[], token: string | undefined): Promise<Reply> {
+  const path = pathOf(req);
+  const entry = routes.find((r) => r.match(path));
+  // Authentication before routing: without the token, an unknown path and a known one look alike.
+  if (!entry?.open) {
+    const denied = checkBearer(req.headers, token);
+    if (denied) return denied;
+  }
+  if (!entry) return json(404, { error: `no such endpoint: ${path.slice(0, 100)}`, endpoints: ['/healthz', '/readyz', '/metrics', '/v1/lookup/<number>'] });
+  if (req.method !== 'GET' && req.method !== 'HEAD') return json(405, { error: `${req.method} is not allowed; use GET` }, { allow: 'GET, HEAD' });
+  return entry.route(req, path);
+}
+
+function pathOf(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+function send(res: ServerResponse, head: boolean, reply: Reply): void {
+  if (res.headersSent) return;
+  const isText = typeof reply.body === 'string';
+  const body = isText ? (reply.body as string) : `${JSON.stringify(reply.body)}\n`;
+  res.writeHead(reply.status, {
+    'content-type': isText ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    ...reply.headers,
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(head ? undefined : body);
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      const why = err.code === 'EADDRINUSE' ? 'the port is in use' : err.code === 'EACCES' ? 'permission denied' : err.code === 'EADDRNOTAVAIL' ? 'no such local address' : err.message;
+      reject(new Error(`cannot listen on HTTP_HOST=${host} HTTP_PORT=${port}: ${why}`, { cause: err }));
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, host);
+  });
+}

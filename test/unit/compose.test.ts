@@ -1,0 +1,121 @@
+// docker/compose.yml cannot run here (no Docker engine), so what can drift is
+// checked instead: the YAML parses, everything it builds from or mounts exists,
+// the router gets only variables the config schemas know, and the Asterisk image
+// installs the same config directories as the chroot harness.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { configNames } from '../../src/config.js';
+import { notifyConfigNames } from '../../src/abandon/notify-config.js';
+
+const root = resolve(import.meta.dirname, '..', '..');
+const composeFile = join(root, 'docker', 'compose.yml');
+const composeDir = dirname(composeFile);
+
+interface Service {
+  build?: string | { context?: string; dockerfile?: string };
+  image?: string;
+  environment?: Record<string, string | number | boolean | null> | string[];
+  volumes?: (string | { type?: string; source?: string; target?: string })[];
+  network_mode?: string;
+  depends_on?: Record<string, { condition: string }> | string[];
+  command?: string[] | string;
+}
+const compose = parse(readFileSync(composeFile, 'utf8')) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
+
+const envNames = (s: Service): string[] => (Array.isArray(s.environment) ? s.environment.map((e) => e.split('=')[0]!) : Object.keys(s.environment ?? {}));
+const buildOf = (s: Service) => (typeof s.build === 'string' ? { context: s.build, dockerfile: 'Dockerfile' } : { context: s.build?.context ?? '.', dockerfile: s.build?.dockerfile ?? 'Dockerfile' });
+/** COPY/ADD sources of a Dockerfile (not --from=stage copies), relative to the build context. */
+function copySources(dockerfile: string): string[] {
+  const lines = readFileSync(dockerfile, 'utf8').replace(/\\\n/g, ' ').split('\n');
+  return lines
+    .map((l) => l.trim())
+    .filter((l) => /^(COPY|ADD)\s/i.test(l) && !/--from=/.test(l))
+    .flatMap((l) => {
+      const args = l.split(/\s+/).slice(1).filter((a) => !a.startsWith('--'));
+      return args.slice(0, -1);
+    });
+}
+/** A COPY source exists: a path, or a glob whose directory exists and matches at least one file. */
+function sourceExists(context: string, src: string): boolean {
+  if (!src.includes('*')) return existsSync(join(context, src));
+  const dir = join(context, dirname(src));
+  if (!existsSync(dir)) return false;
+  const re = new RegExp(`^${src.split('/').pop()!.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return readdirSync(dir).some((f) => re.test(f));
+}
+test('compose.yml parses and has the five services the issue asks for (plus the one-shot setup)', () => {
+  assert.deepEqual(Object.keys(compose.services).sort(), ['asterisk', 'elasticsearch', 'kibana', 'router', 'setup', 'sipp']);
+  assert.match(compose.services.elasticsearch!.image!, /elasticsearch:\$\{STACK_VERSION:-8\.\d+\.\d+\}$/);
+  assert.match(compose.services.kibana!.image!, /kibana:\$\{STACK_VERSION:-8\.\d+\.\d+\}$/);
+});
+
+test('every build context, Dockerfile, COPY source and bind mount exists in the repo', () => {
+  for (const [name, s] of Object.entries(compose.services)) {
+    if (s.build) {
+      const { context, dockerfile } = buildOf(s);
+      const ctx = resolve(composeDir, context);
+      assert.ok(existsSync(ctx) && statSync(ctx).isDirectory(), `${name}: build context ${context}`);
+      const df = join(ctx, dockerfile);
+      assert.ok(existsSync(df), `${name}: ${dockerfile} in ${context}`);
+      for (const src of copySources(df)) assert.ok(sourceExists(ctx, src), `${name}: ${dockerfile} copies ${src}, which is not in the build context`);
+    }
+    for (const v of s.volumes ?? []) {
+      const source = typeof v === 'string' ? v.split(':')[0]! : (v.source ?? '');
+      if (!source.startsWith('.') && !source.startsWith('/')) {
+        assert.ok(compose.volumes && source in compose.volumes, `${name}: named volume ${source} is declared`);
+        continue;
+      }
+      assert.ok(existsSync(resolve(composeDir, source)), `${name}: mounts ${source}, which does not exist`);
+    }
+  }
+});
+
+test('the router gets only variables the config schemas know (src/config.ts, src/abandon/notify-config.ts)', () => {
+  const known = new Set<string>([...configNames, ...notifyConfigNames]);
+  for (const name of ['router', 'setup']) {
+    const unknown = envNames(compose.services[name]!).filter((n) => !known.has(n));
+    assert.deepEqual(unknown, [], `${name}: variables no schema reads`);
+  }
+  const env = compose.services.router!.environment as Record<string, string>;
+  for (const required of ['ARI_USERNAME', 'ARI_PASSWORD', 'AMI_USERNAME', 'AMI_PASSWORD', 'ES_NODE']) assert.ok(env[required], required);
+});
+
+test('the router and sipp share the Asterisk loopback, as beside the harness', () => {
+  assert.equal(compose.services.router!.network_mode, 'service:asterisk');
+  assert.equal(compose.services.sipp!.network_mode, 'service:asterisk');
+  const env = compose.services.router!.environment as Record<string, string>;
+  assert.equal(env.ARI_URL, 'http://127.0.0.1:8088');
+  assert.equal(env.AMI_HOST, '127.0.0.1');
+});
+
+test('the router uses the lab credentials the Asterisk configs and the harness use', async () => {
+  const { harnessEnv } = await import('../harness/credentials.js');
+  const env = compose.services.router!.environment as Record<string, string>;
+  for (const k of ['ARI_URL', 'ARI_USERNAME', 'ARI_PASSWORD', 'ARI_APP', 'AMI_HOST', 'AMI_PORT', 'AMI_USERNAME', 'AMI_PASSWORD'] as const) assert.equal(String(env[k]), harnessEnv[k], k);
+});
+
+test('the Asterisk image installs the same config directories as the chroot harness', () => {
+  const harness = readFileSync(join(root, 'test', 'harness', 'asterisk.ts'), 'utf8');
+  const m = /const configDirs = \(\) => \[([^\]]*)\]/.exec(harness);
+  assert.ok(m, 'configDirs in test/harness/asterisk.ts');
+  const harnessDirs = [...m[1]!.matchAll(/join\(projectRoot, '([^']+)'\)/g)].map((x) => x[1]!).sort();
+  assert.ok(harnessDirs.length >= 2);
+  assert.match(harness, /f\.endsWith\('\.conf'\)/, 'the harness installs *.conf files');
+
+  const { context, dockerfile } = buildOf(compose.services.asterisk!);
+  const df = join(resolve(composeDir, context), dockerfile);
+  const copies = copySources(df);
+  assert.deepEqual(copies.map((c) => dirname(c)).sort(), harnessDirs, 'COPY sources = harness config dirs');
+  for (const c of copies) assert.match(c, /\/\*\.conf$/, `${c} copies the *.conf files`);
+  const text = readFileSync(df, 'utf8');
+  assert.match(text, /^FROM debian:sid$/m);
+  assert.match(text, /rm -rf \/etc\/asterisk/, 'over an empty /etc/asterisk, like installConfigs()');
+  // The same packages as the harness's root (test/harness/rootfs.ts).
+  const rootfs = readFileSync(join(root, 'test', 'harness', 'rootfs.ts'), 'utf8');
+  const pkgs = /const packages = \[([^\]]*)\]/.exec(rootfs)![1]!.match(/'([^']+)'/g)!.map((p) => p.slice(1, -1));
+  for (const p of pkgs) assert.match(text, new RegExp(`\\b${p}\\b`), `installs ${p}`);
+  assert.match(text, /CMD \["asterisk", "-f", "-n"\]/);
+});
