@@ -57,7 +57,8 @@ const schema = z
       .refine((v) => isSupportedCountry(v), 'a two-letter ISO 3166 region that libphonenumber knows, e.g. US or UA')
       .optional(),
     HTTP_HOST: z.string().min(1, 'a host name or IP address').default('127.0.0.1'),
-    HTTP_PORT: port.default(8090),
+    // 0 = any free port (tests, several routers on one host); the chosen port is logged.
+    HTTP_PORT: z.coerce.number().int('an integer TCP port 0-65535').min(0, 'an integer TCP port 0-65535').max(65535, 'an integer TCP port 0-65535').default(8090),
     DATA_DIR: z.string().min(1, 'a directory path').default('./data'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     LOG_REDACT_NUMBERS: bool.default(false),

@@ -5,13 +5,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { watchAmi } from '../support/ami-events.js';
 import { startAgent, call } from '../support/sipp.js';
-import { waitEndpointState, queueLogLines } from '../support/harness.js';
+import { waitEndpointState, queueLogLines, hangupAllChannels, phoneUp } from '../support/harness.js';
+
+test.beforeEach(() => hangupAllChannels());
 
 test('router down: DID 100 from +12025550100 reaches queue support and agent 1002 answers; Cdr on AMI', async () => {
   const ami = await watchAmi();
-  const agent = await startAgent('1002', { ringMs: 300 });
+  const agent = await phoneUp('1002', () => startAgent('1002', { ringMs: 300 }));
   try {
-    await waitEndpointState('1002', 'online');
     await waitEndpointState('1001', 'offline');
     await waitEndpointState('1003', 'offline');
     const result = await call('100', '+12025550100', { talkMs: 1500 });

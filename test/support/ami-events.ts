@@ -3,10 +3,14 @@ import { pino } from 'pino';
 import { AmiConnection, type AmiEvent } from '../../src/ami/connection.js';
 import { harnessEnv } from './harness.js';
 
+export type TimedEvent = AmiEvent;
+
 export interface AmiWatch {
-  events: AmiEvent[];
-  waitFor(pred: (e: AmiEvent) => boolean, timeoutMs?: number, what?: string): Promise<AmiEvent>;
+  events: TimedEvent[];
+  waitFor(pred: (e: TimedEvent) => boolean, timeoutMs?: number, what?: string): Promise<TimedEvent>;
   ami: AmiConnection;
+  /** When this process received the event (epoch ms). */
+  at(e: AmiEvent): number;
   stop(): Promise<void>;
 }
 
@@ -15,9 +19,11 @@ export async function watchAmi(): Promise<AmiWatch> {
     { host: harnessEnv.AMI_HOST, port: Number(harnessEnv.AMI_PORT), username: harnessEnv.AMI_USERNAME, password: harnessEnv.AMI_PASSWORD },
     pino({ level: 'silent' }),
   );
-  const events: AmiEvent[] = [];
+  const events: TimedEvent[] = [];
+  const received = new WeakMap<AmiEvent, number>();
   const waiters = new Set<() => void>();
   ami.on('event', (e) => {
+    received.set(e, Date.now());
     events.push(e);
     for (const w of [...waiters]) w();
   });
@@ -25,6 +31,7 @@ export async function watchAmi(): Promise<AmiWatch> {
   return {
     events,
     ami,
+    at: (e) => received.get(e) ?? NaN,
     waitFor(pred, timeoutMs = 20_000, what = 'AMI event') {
       const hit = events.find(pred);
       if (hit) return Promise.resolve(hit);

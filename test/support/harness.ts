@@ -26,8 +26,10 @@ export async function waitEndpointState(agent: string, state: 'online' | 'offlin
 
 export async function waitChannelsGone(timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while ((await ariGet<unknown[]>('/channels')).length > 0) {
-    if (Date.now() > deadline) throw new Error('channels still up');
+  for (;;) {
+    const chans = await ariGet<{ name: string; state: string; dialplan?: { context: string } }[]>('/channels');
+    if (chans.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`channels still up: ${chans.map((c) => `${c.name} ${c.state} in ${c.dialplan?.context}`).join(', ')}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -35,4 +37,23 @@ export async function waitChannelsGone(timeoutMs = 10_000): Promise<void> {
 export function queueLogLines(): string[][] {
   if (!existsSync(queueLogFile)) return [];
   return readFileSync(queueLogFile, 'utf8').split('\n').filter(Boolean).map((l) => l.split('|'));
+}
+
+/** A clean PBX for the next test file: hang up whatever an aborted scenario left behind. */
+export async function hangupAllChannels(): Promise<void> {
+  const chans = await ariGet<{ id: string }[]>('/channels');
+  await Promise.all(chans.map((c) => fetch(`${harnessEnv.ARI_URL}/ari/channels/${encodeURIComponent(c.id)}`, { method: 'DELETE', headers: { authorization: auth } })));
+  await waitChannelsGone(5000);
+}
+
+/**
+ * Starts agent `ext`'s phone and waits until Asterisk's qualify has seen *this*
+ * phone: a phone stopped by the previous test still reads online until the next
+ * qualify fails, so wait for offline first, then online.
+ */
+export async function phoneUp<T>(ext: string, start: () => Promise<T>): Promise<T> {
+  await waitEndpointState(ext, 'offline');
+  const phone = await start();
+  await waitEndpointState(ext, 'online');
+  return phone;
 }

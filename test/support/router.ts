@@ -74,7 +74,7 @@ export async function startRouter(env: Record<string, string> = {}, opts: { wait
       });
     },
     stop(signal = 'SIGTERM') {
-      if (proc.exitCode !== null) return Promise.resolve(proc.exitCode);
+      if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve(proc.exitCode);
       return new Promise((resolve) => {
         proc.once('exit', (code) => resolve(code));
         proc.kill(signal);

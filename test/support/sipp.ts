@@ -53,6 +53,9 @@ export async function startAgent(ext: string, opts: { answer?: boolean; ringMs?:
 
 export interface CallResult {
   exitCode: number;
+  /** sipp's error log and the SIP messages it saw, for failure messages. */
+  errors: string;
+  trace: string;
   startedAt: number;
   endedAt: number;
 }
@@ -66,9 +69,16 @@ export function call(did: string, caller: string, opts: { talkMs?: number; cance
     '-s', did, '-key', 'caller', caller, '-key', 'talk_ms', String(opts.talkMs ?? 1000), '-key', 'wait_ms', String(opts.cancelAfterMs ?? 0),
     '-m', '1', '-nostdin', '-timeout', String(opts.timeoutS ?? 60), '-timeout_error',
   ];
+  const tag = `call-${caller.replace(/\W/g, '')}-${Date.now()}`;
+  const errFile = join(work, `${tag}.err`);
+  const msgFile = join(work, `${tag}.msg`);
+  args.push('-trace_err', '-error_file', errFile, '-trace_msg', '-message_file', msgFile);
   const startedAt = Date.now();
   const proc = spawn('sipp', args, { stdio: 'ignore' });
-  return new Promise((resolve) => proc.on('exit', (code) => resolve({ exitCode: code ?? -1, startedAt, endedAt: Date.now() })));
+  const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
+  return new Promise((resolve) =>
+    proc.on('exit', (code) => resolve({ exitCode: code ?? -1, startedAt, endedAt: Date.now(), errors: read(errFile).slice(-1500), trace: read(msgFile) })),
+  );
 }
 
 function stopProc(proc: ChildProcess): Promise<void> {

@@ -1,0 +1,26 @@
+// What the router decided for calls of the last minutes, by the caller's channel
+// uniqueid, so that the CDR of a routed call can carry its DID and reason code.
+// Bounded: CDRs arrive seconds after the call ends, so a few thousand entries and
+// an hour's age are plenty.
+import type { Call } from './call.js';
+
+export class RecentDecisions {
+  private byUniqueid = new Map<string, { call: Call; at: number }>();
+
+  constructor(private readonly maxEntries = 20_000, private readonly maxAgeMs = 3600_000) {}
+
+  remember(call: Call): void {
+    this.byUniqueid.set(call.channelId, { call, at: Date.now() });
+    if (this.byUniqueid.size > this.maxEntries) {
+      const oldest = this.byUniqueid.keys().next().value;
+      if (oldest !== undefined) this.byUniqueid.delete(oldest);
+    }
+  }
+
+  /** The call's final reason (after the ring outcome) is read from the live Call. */
+  annotate(uniqueid: string, linkedid?: string): { did?: string; reason?: string } | undefined {
+    const hit = this.byUniqueid.get(uniqueid) ?? (linkedid ? this.byUniqueid.get(linkedid) : undefined);
+    if (!hit || Date.now() - hit.at > this.maxAgeMs) return undefined;
+    return { did: hit.call.did, reason: hit.call.reason };
+  }
+}
