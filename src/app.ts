@@ -19,6 +19,14 @@ import { RingTracker } from './routing/ring-tracker.js';
 import { RecentDecisions } from './routing/recent-decisions.js';
 import { createLookup } from './routing/sources/index.js';
 import type { Call } from './routing/call.js';
+import { explainRoute } from './routing/explain.js';
+import { installTemplates } from './cdr/index-template.js';
+import { AbandonPipeline } from './abandon/pipeline.js';
+import { Outbox } from './abandon/outbox.js';
+import { createNotifiers } from './abandon/notifiers/index.js';
+import type { NotifyConfig } from './abandon/notify-config.js';
+import { Metrics } from './metrics.js';
+import { startHttpServer, type HttpServer } from './http/server.js';
 
 export interface App {
   ari: AriConnection;
@@ -26,10 +34,11 @@ export interface App {
   journal: Journal;
   shipper: Shipper | undefined;
   abandons: AbandonSink;
+  http: HttpServer;
   stop(): Promise<void>;
 }
 
-export async function startApp(config: Config, log: Logger): Promise<App> {
+export async function startApp(config: Config, notify: NotifyConfig, log: Logger): Promise<App> {
   const policies = DidPolicies.load(config);
   const clock = () => DateTime.utc();
   const journal = new Journal(config.DATA_DIR);
@@ -53,11 +62,31 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const agentStates = new AgentStates();
   const abandons = new AbandonSink();
   const recent = new RecentDecisions();
-  abandons.subscribe((abandon) => log.info({ event: 'abandon', abandon }, 'abandon'));
+  const metrics = new Metrics({ journalBacklog: () => journal.backlog(), shippingErrors: () => shipper?.stats.errors ?? 0 });
+
+  // Abandons: router-phase ones from the sink, queue ones from AMI; each is logged,
+  // journaled (→ `${prefix}-abandons-*`), queue_logged and notified from a durable outbox.
+  const outbox = new Outbox({ dataDir: config.DATA_DIR, notifiers: createNotifiers(notify), dedupeWindowMs: notify.NOTIFY_DEDUPE_WINDOW, log: log.child({ component: 'outbox' }) });
+  const abandonPipeline = new AbandonPipeline({
+    sink: abandons,
+    ami,
+    outbox,
+    region: config.DEFAULT_COUNTRY,
+    log: log.child({ component: 'abandon' }),
+    persist: (record) => {
+      if (journal.append(record.toDocument(), 'abandon')) shipper?.notify();
+    },
+  });
+  abandons.subscribe((e) => metrics.abandon(e.source));
+  ami.on('event', (e) => {
+    if (e.Event === 'QueueCallerAbandon') metrics.abandon('queue');
+  });
 
   const logDecision = (call: Call) => {
     if (call.logged) return;
     call.logged = true;
+    if (call.reason) metrics.decision(call.reason);
+    if (call.ringOutcome) metrics.ring(call.ringOutcome, (call.ringMs ?? 0) / 1000);
     log.info(call.record(), 'decision');
   };
 
@@ -89,9 +118,11 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     region: config.DEFAULT_COUNTRY,
     lookupTimeoutMs: config.LOOKUP_TIMEOUT,
     clock,
+    recentAbandon: (e164, since) => abandonPipeline.recentAbandonFor(e164, since),
     log: log.child({ component: 'stasis' }),
     onDecided: (call, decision) => {
       recent.remember(call);
+      if (call.lookupMs !== undefined && call.caller.e164) metrics.lookup(call.lookupSource ?? (call.lookupError ? 'failed' : 'miss'), call.lookupMs / 1000);
       // StasisEnd for our own continue can beat its HTTP response: handedOffAt, not
       // leftStasis, says whether the dialplan now rings the agent.
       if (decision.action === 'ring' && call.handedOffAt !== undefined) {
@@ -100,13 +131,22 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       } else logDecision(call);
     },
   });
+  let ariSessions = 0;
   ari.on('ready', (client) => {
+    if (ariSessions++ > 0) metrics.reconnect('ari');
     stasis.attach(client);
     void agentStates.attach(client, config.ARI_APP, log.child({ component: 'agents' }));
   });
+  let amiSessions = 0;
+  ami.on('connected', () => {
+    if (amiSessions++ > 0) metrics.reconnect('ami');
+  });
+  metrics.sampleFrom({ callsInProgress: () => stasis.inStasis.size + ringTracker.size });
 
+  const agentChannelPattern = new RegExp(config.AGENT_CHANNEL_PATTERN);
   const ingestCdr = (e: AmiEvent) => {
     const doc = cdrFromAmiEvent(e, {
+      agentChannelPattern,
       region: config.DEFAULT_COUNTRY,
       minTalkSeconds: (did) => policies.for(did).minTalkSeconds,
       annotate: (uniqueid, linkedid) => recent.annotate(uniqueid, linkedid),
@@ -124,20 +164,67 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     if (e.Event === 'Cdr') ingestCdr(e);
   });
 
+  const explainDeps = {
+    lookup,
+    agentState: (agent: string) => agentStates.get(agent),
+    policies,
+    region: config.DEFAULT_COUNTRY,
+    lookupTimeoutMs: config.LOOKUP_TIMEOUT,
+    clock,
+  };
+  const http = await startHttpServer({
+    host: config.HTTP_HOST,
+    port: config.HTTP_PORT,
+    token: config.HTTP_TOKEN,
+    metrics,
+    region: config.DEFAULT_COUNTRY,
+    log: log.child({ component: 'http' }),
+    lookup: (n) => explainRoute(n, explainDeps),
+    ready: {
+      ari: () => ari.ready,
+      ami: () => ami.connected,
+      ...(es ? { elasticsearch: async () => (await es.ping({}, { requestTimeout: 1000, maxRetries: 0 })) === true } : {}),
+    },
+  });
+
+  if (es) {
+    // A shipper that creates today's index before the template exists gets numbers
+    // mapped as text, and term lookups silently never match: install it first.
+    await installTemplates(es, config.ES_INDEX_PREFIX).then(
+      (r) => log.info({ templates: r.map((t) => `${t.name}: ${t.action}`) }, 'index templates'),
+      (err: Error) => log.warn({ err: err.message }, 'could not install index templates; run `sticky-router setup` (lookups may miss until then)'),
+    );
+  }
+  // Journal-only mode: the journal is the store; keep JOURNAL_RETENTION of it.
+  const janitor = es
+    ? undefined
+    : setInterval(() => {
+        const n = journal.pruneOlderThan(DateTime.utc().minus({ milliseconds: config.JOURNAL_RETENTION }), 5000);
+        if (n > 0) log.info({ pruned: n }, 'journal pruned');
+      }, 600_000);
+  janitor?.unref();
+
   // AMI first: ring outcomes and CDRs for calls the router hands off arrive there.
   await ami.start();
   await ari.start();
   shipper?.start();
+  abandonPipeline.start();
+  outbox.start();
   return {
     ari,
     ami,
     journal,
     shipper,
     abandons,
+    http,
     async stop() {
+      clearInterval(janitor);
       await ari.stop();
+      abandonPipeline.stop();
       await ami.stop();
+      await outbox.stop();
       await shipper?.stop();
+      await http.close();
       await es?.close();
       journal.close();
     },

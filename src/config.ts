@@ -62,11 +62,30 @@ const schema = z
     DATA_DIR: z.string().min(1, 'a directory path').default('./data'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     LOG_REDACT_NUMBERS: bool.default(false),
+    // ECS lines sit beside the CDRs in Kibana; json is pino's plain shape.
+    LOG_FORMAT: z.enum(['ecs', 'json']).default('ecs'),
+    HTTP_TOKEN: z.string().min(16, 'a bearer token of at least 16 characters').optional(),
+    // How an agent's channel name yields their extension: one capture group.
+    AGENT_CHANNEL_PATTERN: z
+      .string()
+      .refine((v) => {
+        try {
+          return new RegExp(`${v}|`).exec('')!.length === 2;
+        } catch {
+          return false;
+        }
+      }, 'a regular expression with exactly one capture group, e.g. ^PJSIP/(\\d+)-[0-9a-f]+$')
+      .default('^PJSIP/(\\d+)-[0-9a-f]+$'),
+    MIN_TALK_SECONDS: z.coerce.number().int('a whole number of seconds >= 0').min(0, 'a whole number of seconds >= 0').default(1),
+    JOURNAL_RETENTION: duration('P7D').prefault('P7D'),
     ROUTES_FILE: z.string().min(1, 'a path to a JSON file of per-DID settings').optional(),
   })
   .superRefine((c, ctx) => {
     if ((c.ES_USERNAME === undefined) !== (c.ES_PASSWORD === undefined)) {
       ctx.addIssue({ code: 'custom', path: [c.ES_USERNAME ? 'ES_PASSWORD' : 'ES_USERNAME'], message: 'ES_USERNAME and ES_PASSWORD set together' });
+    }
+    if ((c.ES_API_KEY || c.ES_USERNAME) && !c.ES_NODE) {
+      ctx.addIssue({ code: 'custom', path: [c.ES_API_KEY ? 'ES_API_KEY' : 'ES_USERNAME'], message: 'ES_NODE as well (credentials without a cluster)' });
     }
     if (c.ES_API_KEY && c.ES_USERNAME) {
       ctx.addIssue({ code: 'custom', path: ['ES_API_KEY'], message: 'either ES_API_KEY or ES_USERNAME/ES_PASSWORD, not both' });

@@ -1,24 +1,29 @@
 // One pino logger for the process. Secrets are always redacted; phone numbers
 // only when LOG_REDACT_NUMBERS=true (they are what supervisors search for).
 import { pino, type Logger } from 'pino';
+import { ecsLoggerOptions } from './log-ecs.js';
+import { version } from './version.js';
 
 export type { Logger };
 
-const secretPaths = [
+export const secretPaths = [
   '*.password', '*.secret', '*.token', '*.apiKey', '*.api_key', '*.authorization',
   'config.ARI_PASSWORD', 'config.AMI_PASSWORD', 'config.ES_PASSWORD', 'config.ES_API_KEY',
   'config.NOTIFY_WEBHOOK_SECRET', 'config.TELEGRAM_BOT_TOKEN', 'config.SLACK_WEBHOOK_URL', 'config.SMTP_URL', 'config.HTTP_TOKEN',
   'req.headers.authorization',
+  'NOTIFY_WEBHOOK_SECRET', 'TELEGRAM_BOT_TOKEN', 'HTTP_TOKEN',
 ];
-const numberPaths = ['caller.raw', 'caller.e164', 'decision.caller.raw', 'decision.caller.e164', 'abandon.caller.raw', 'abandon.caller.e164', 'number'];
+export const numberPaths = ['caller.raw', 'caller.e164', 'decision.caller.raw', 'decision.caller.e164', 'abandon.caller.raw', 'abandon.caller.e164', 'number'];
 
-export function createLogger(opts: { level: string; redactNumbers: boolean; destination?: pino.DestinationStream }): Logger {
+export function createLogger(opts: { level: string; redactNumbers: boolean; format?: 'ecs' | 'json'; destination?: pino.DestinationStream }): Logger {
+  const paths = opts.redactNumbers ? [...secretPaths, ...numberPaths] : secretPaths;
+  if (opts.format === 'ecs') return pino(ecsLoggerOptions({ level: opts.level, redact: { paths, censor: '[redacted]' }, serviceVersion: version }), opts.destination);
   return pino(
     {
       level: opts.level,
       base: { service: 'sticky-router' },
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: opts.redactNumbers ? [...secretPaths, ...numberPaths] : secretPaths, censor: '[redacted]' },
+      redact: { paths, censor: '[redacted]' },
       formatters: { level: (label) => ({ level: label }) },
     },
     opts.destination,

@@ -21,10 +21,15 @@ export function normalizeNumber(input: string | undefined, region?: CountryCode)
   // Only digits and the usual separators; anything else (letters, quotes, `*`,
   // query syntax) is not a phone number.
   if (!/^\+?[\d\s().-]{3,32}$/.test(raw)) return { raw };
-  const digits = raw.replace(/[\s().-]/g, '');
-  const candidates = digits.startsWith('+') ? [digits] : [digits, `+${digits}`];
+  let digits = raw.replace(/[\s().-]/g, '');
+  if (digits.startsWith('00')) digits = `+${digits.slice(2)}`; // international prefix as most of the world dials it
+  // With a region, a national number parses against it, and a number that is not
+  // possible there is tried as international without its `+` (carriers send
+  // 380961234567). Without a region only the international form is unambiguous:
+  // 2025550100 would otherwise become an Egyptian +20 number.
+  const candidates = digits.startsWith('+') ? [digits] : region ? [digits, `+${digits}`] : [];
   for (const c of candidates) {
-    const parsed = c.startsWith('+') ? parsePhoneNumberFromString(c) : region ? parsePhoneNumberFromString(c, region) : undefined;
+    const parsed = c.startsWith('+') ? parsePhoneNumberFromString(c) : parsePhoneNumberFromString(c, region);
     if (parsed?.isPossible()) return { raw, e164: parsed.number };
   }
   return { raw };

@@ -92,6 +92,55 @@ export function cdrTemplate(prefix: string): TemplateSpec {
   return { name: `${prefix}-sticky-router`, body };
 }
 
+/**
+ * Abandoned calls in `${prefix}-abandons-*`. That pattern is also matched by the
+ * CDR template's `${prefix}-*`; only the highest-priority template applies, so this
+ * one is 201.
+ */
+export function abandonTemplate(prefix: string): TemplateSpec {
+  const body: IndexTemplateBody = {
+    index_patterns: [`${prefix}-abandons-*`],
+    priority: 201,
+    template: {
+      settings: { 'index.refresh_interval': '1s', 'index.sort.field': '@timestamp', 'index.sort.order': 'desc' },
+      mappings: {
+        dynamic: true,
+        date_detection: false,
+        dynamic_templates: [{ strings_as_keywords: { match_mapping_type: 'string', mapping: { type: 'keyword', ignore_above: 1024 } } }],
+        properties: {
+          id: keyword,
+          '@timestamp': date,
+          source: keyword,
+          caller: { properties: { raw: keyword, e164: keyword } },
+          customer_e164: keyword,
+          customer_raw: keyword,
+          agent: keyword,
+          sticky_agent: keyword,
+          did: keyword,
+          queue: keyword,
+          waited_seconds: integer,
+          position: integer,
+          original_position: integer,
+          uniqueid: keyword,
+          linkedid: keyword,
+        },
+      },
+    },
+  };
+  return { name: `${prefix}-abandons-sticky-router`, body };
+}
+
+/** Every template the router's indices need, for `setup` and start-up. */
+export function allTemplates(prefix: string): TemplateSpec[] {
+  return [cdrTemplate(prefix), abandonTemplate(prefix)];
+}
+
+export async function installTemplates(client: Client, prefix: string): Promise<TemplateResult[]> {
+  const out: TemplateResult[] = [];
+  for (const spec of allTemplates(prefix)) out.push(await installTemplate(client, prefix, spec));
+  return out;
+}
+
 /** Installs (or updates) the template; returns what it did. Throws TemplateRefusedError when the cluster refuses. */
 export async function installTemplate(client: Client, prefix: string, spec: TemplateSpec = cdrTemplate(prefix)): Promise<TemplateResult> {
   const hash = bodyHash(spec.body);

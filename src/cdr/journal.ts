@@ -163,6 +163,14 @@ export class Journal {
     return this.w.prune.run(shippedBefore.toMillis(), maxRows).changes;
   }
 
+  /**
+   * Journal-only mode (no ES_NODE): the journal is the store, nothing is ever
+   * shipped, so records are kept for the retention period by their own time.
+   */
+  pruneOlderThan(before: DateTime, maxRows = Number.MAX_SAFE_INTEGER): number {
+    return this.w.pruneOld.run(before.toMillis(), maxRows).changes;
+  }
+
   /** The agent of the latest conversation with `e164` that ended at or after `since`. */
   lastAgentFor(e164: string, since: DateTime): JournalHit | undefined {
     const row = this.read.lastAgent.get(e164, since.toMillis());
@@ -214,6 +222,7 @@ function prepareWrites(db: Database.Database) {
     prune: db.prepare<[number, number]>(
       'DELETE FROM records WHERE rowid IN (SELECT rowid FROM records WHERE shipped_at IS NOT NULL AND shipped_at < ? LIMIT ?)',
     ),
+    pruneOld: db.prepare<[number, number]>('DELETE FROM records WHERE rowid IN (SELECT rowid FROM records WHERE ts < ? LIMIT ?)'),
   };
 }
 

@@ -1,7 +1,7 @@
 // Config for the commands that only talk to Elasticsearch or the journal (export,
 // setup): ARI/AMI credentials are not needed there, so only these must be valid.
 import type { Config } from '../config.js';
-import { configOrExit } from './start.js';
+import { configOrExit } from './config-exit.js';
 
 export const esCommandVariables = ['ES_NODE', 'ES_API_KEY', 'ES_USERNAME', 'ES_PASSWORD', 'ES_INDEX_PREFIX', 'DATA_DIR', 'LOG_LEVEL'] as const;
 

@@ -1,6 +1,8 @@
 // `sticky-router start`: runs the router in the foreground until SIGTERM/SIGINT.
 import type { Command } from 'commander';
-import { ConfigError, loadConfig } from '../config.js';
+import { configOrExit, exitWith } from './config-exit.js';
+import { ConfigError } from '../config.js';
+import { loadNotifyConfig } from '../abandon/notify-config.js';
 import { createLogger } from '../log.js';
 import { startApp } from '../app.js';
 import { AriAuthError } from '../ari/connection.js';
@@ -12,10 +14,17 @@ export function registerStart(program: Command): void {
     .description('run the router in the foreground (stops cleanly on SIGTERM/SIGINT)')
     .action(async () => {
       const config = configOrExit();
-      const log = createLogger({ level: config.LOG_LEVEL, redactNumbers: config.LOG_REDACT_NUMBERS });
+      let notify;
+      try {
+        notify = loadNotifyConfig(process.env);
+      } catch (err) {
+        if (err instanceof ConfigError || /^config: /.test((err as Error).message)) exitWith((err as Error).message, 78);
+        throw err;
+      }
+      const log = createLogger({ level: config.LOG_LEVEL, redactNumbers: config.LOG_REDACT_NUMBERS, format: config.LOG_FORMAT });
       let app: Awaited<ReturnType<typeof startApp>>;
       try {
-        app = await startApp(config, log);
+        app = await startApp(config, notify, log);
       } catch (err) {
         if (err instanceof AriAuthError || err instanceof AmiAuthError) {
           log.fatal({ err: err.message }, 'credentials rejected');
@@ -39,17 +48,4 @@ export function registerStart(program: Command): void {
       process.on('SIGTERM', () => void stop('SIGTERM'));
       process.on('SIGINT', () => void stop('SIGINT'));
     });
-}
-
-/** Validates the environment or exits 78 (EX_CONFIG) with one line per bad variable. */
-export function configOrExit(...args: Parameters<typeof loadConfig>) {
-  try {
-    return loadConfig(...args);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(78);
-    }
-    throw err;
-  }
 }

@@ -21,7 +21,7 @@ export class Call {
   ringMs: number | undefined;
   answeredAt: number | undefined;
   /** Set when the abandoned caller is calling back (from the abandon pipeline). */
-  previousAbandon: { at: string; agent?: string } | undefined;
+  previousAbandon: { at: string; agent?: string; count: number } | undefined;
   linkedid: string | undefined;
   leftStasis = false;
   logged = false;

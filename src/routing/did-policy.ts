@@ -43,7 +43,7 @@ export type RoutesFile = z.input<typeof file>;
 export class DidPolicies {
   private constructor(private readonly base: DidPolicy, private readonly dids: Map<string, DidPolicy>) {}
 
-  static fromConfig(config: Pick<Config, 'STICKY_WINDOW' | 'AGENT_RING_TIMEOUT' | 'FALLBACK_CONTEXT' | 'FALLBACK_EXTENSION'>, routes?: RoutesFile): DidPolicies {
+  static fromConfig(config: Pick<Config, 'STICKY_WINDOW' | 'AGENT_RING_TIMEOUT' | 'FALLBACK_CONTEXT' | 'FALLBACK_EXTENSION'> & Partial<Pick<Config, 'MIN_TALK_SECONDS'>>, routes?: RoutesFile): DidPolicies {
     const parsed = file.safeParse(routes ?? {});
     if (!parsed.success) {
       const i = parsed.error.issues[0]!;
@@ -56,7 +56,7 @@ export class DidPolicies {
       ringTimeoutMs: config.AGENT_RING_TIMEOUT,
       fallback: { context: config.FALLBACK_CONTEXT, extension: config.FALLBACK_EXTENSION },
       waitForBusyAgentMs: 0,
-      minTalkSeconds: 1,
+      minTalkSeconds: config.MIN_TALK_SECONDS ?? 1,
     };
     const merge = (b: DidPolicy, o: z.output<typeof override> | undefined): DidPolicy => ({
       enabled: o?.enabled ?? b.enabled,

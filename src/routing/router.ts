@@ -9,6 +9,7 @@ import { Call } from './call.js';
 import { decideRoute, type AgentState, type Decision, type LookupOutcome } from './decide.js';
 import type { DidPolicies } from './did-policy.js';
 import type { LastAgentSource } from './lookup.js';
+import { budgetSignal } from './budget.js';
 
 export interface RouterDeps {
   lookup: LastAgentSource;
@@ -21,12 +22,15 @@ export interface RouterDeps {
   handOff(call: Call, decision: Decision): Promise<void>;
   /** For wait_for_agent: make the caller hear ringback while the router waits. */
   indicateRinging?(call: Call): Promise<void>;
+  /** The caller's latest abandon within the window, if any (from the abandon pipeline). */
+  recentAbandon?(e164: string, since: DateTime): { at: string; agent?: string; count: number } | undefined;
 }
 
 export async function lookupWithinBudget(lookup: LastAgentSource, e164: string | undefined, since: DateTime, budgetMs: number): Promise<{ outcome: LookupOutcome; ms: number }> {
   const t0 = performance.now();
   if (!e164) return { outcome: { kind: 'skipped' }, ms: 0 };
-  const signal = AbortSignal.timeout(budgetMs);
+  // budgetSignal carries its deadline, so the layers can split what is left of it.
+  const signal = budgetSignal(budgetMs);
   let timer: NodeJS.Timeout | undefined;
   try {
     // The budget holds even if a source ignores the signal.
@@ -53,8 +57,18 @@ export function newCall(channelId: string, did: string | undefined, callerRaw: s
 export async function routeCall(call: Call, deps: RouterDeps): Promise<Decision> {
   const policy = deps.policies.for(call.did);
   const since = call.startedAtTime.minus({ milliseconds: policy.windowMs });
-  const { outcome, ms } = policy.enabled ? await lookupWithinBudget(deps.lookup, call.caller.e164, since, deps.lookupTimeoutMs) : { outcome: { kind: 'skipped' } as const, ms: 0 };
+  const { outcome: found, ms } = policy.enabled ? await lookupWithinBudget(deps.lookup, call.caller.e164, since, deps.lookupTimeoutMs) : { outcome: { kind: 'skipped' } as LookupOutcome, ms: 0 };
   call.lookupMs = Math.round(ms * 100) / 100;
+  let outcome = found;
+  const abandon = call.caller.e164 && policy.enabled ? deps.recentAbandon?.(call.caller.e164, since) : undefined;
+  if (abandon) {
+    call.previousAbandon = abandon;
+    // A caller who gave up while waiting for their agent gets that agent first,
+    // even before a CDR of a finished conversation names them.
+    if (outcome.kind === 'miss' && abandon.agent) {
+      outcome = { kind: 'hit', hit: { agent: abandon.agent, endedAt: DateTime.fromISO(abandon.at, { zone: 'utc' }), talkSeconds: 0, source: 'abandon' } };
+    }
+  }
   if (outcome.kind === 'hit') {
     call.lookupSource = outcome.hit.source;
     call.lastTalkedAt = outcome.hit.endedAt;

@@ -21,7 +21,8 @@ export async function startRouter(env: Record<string, string> = {}, opts: { wait
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'sticky-data-'));
   const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'start'], {
     cwd: root,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...harnessEnv, LOG_LEVEL: 'debug', HTTP_PORT: '0', DATA_DIR: dataDir, ...env },
+    // Plain pino JSON (LOG_FORMAT=json) keeps the assertions short; the ECS shape has its own unit test.
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...harnessEnv, LOG_LEVEL: 'debug', LOG_FORMAT: 'json', HTTP_PORT: '0', DATA_DIR: dataDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Record<string, unknown>[] = [];

@@ -63,7 +63,10 @@ test('routes file errors name the field', () => {
 
 test('normalizeNumber: one customer, many spellings; junk is not a number', () => {
   assert.equal(normalizeNumber('+380961234567').e164, '+380961234567');
-  assert.equal(normalizeNumber('380961234567').e164, '+380961234567');
+  assert.equal(normalizeNumber('380961234567', 'UA').e164, '+380961234567');
+  assert.equal(normalizeNumber('12025550100', 'UA').e164, '+12025550100', 'international without + from a carrier');
+  assert.equal(normalizeNumber('00380961234567').e164, '+380961234567');
+  assert.equal(normalizeNumber('2025550100').e164, undefined, 'national without DEFAULT_COUNTRY is ambiguous, not +20…');
   assert.equal(normalizeNumber('0961234567', 'UA').e164, '+380961234567');
   assert.equal(normalizeNumber('2025550100', 'US').e164, '+12025550100');
   assert.equal(normalizeNumber('+1 (202) 555-0100').e164, '+12025550100');
