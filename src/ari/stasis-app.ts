@@ -50,11 +50,17 @@ export class StasisApp {
         await client.channels.ring({ channelId: c.channelId });
       },
     }).catch(async (err: Error) => {
-      // A failed hand-off (e.g. the channel vanished) must not leave a live caller
-      // in Stasis: try once more straight to the fallback.
+      // The continue failed (the channel vanished, or ARI hiccuped): a live caller must
+      // not stay in Stasis, so try once more straight to the fallback, keeping the reason.
       this.deps.log.warn({ err: err.message, channel: channel.id }, 'hand-off failed; sending to fallback');
       const policy = this.deps.policies.for(did);
-      const fb: Decision = { action: 'fallback', reason: 'lookup_failed', fallback: policy.fallback };
+      const original = call.decision;
+      const fb: Decision = {
+        action: 'fallback',
+        reason: !original || original.action !== 'fallback' ? 'agent_unavailable' : original.reason,
+        agent: original && 'agent' in original ? original.agent : undefined,
+        fallback: original?.fallback ?? policy.fallback,
+      };
       const t = dialplanTarget(fb);
       await client.channels.continueInDialplan({ channelId: channel.id, context: t.context, extension: t.extension, priority: t.priority }).catch(() => undefined);
       call.decision = fb;
