@@ -7,7 +7,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import WebSocket, { type WebSocketServer } from 'ws';
 
 // ari-client pins ws 6, whose server is WebSocket.Server; @types/ws describes ws 8.
-const Server = (WebSocket as unknown as { Server: typeof WebSocketServer }).Server;
+const WsServer = (WebSocket as unknown as { Server: typeof WebSocketServer }).Server;
 
 export interface AriProxy {
   url: string;
@@ -21,7 +21,7 @@ export interface AriProxy {
 
 export async function startAriProxy(target: string): Promise<AriProxy> {
   const upstream = new URL(target);
-  const wss = new Server({ noServer: true });
+  const wss = new WsServer({ noServer: true });
   const clients = new Set<WebSocket>();
   let connections = 0;
   const server: Server = createServer((req, res) => {
