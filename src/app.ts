@@ -14,6 +14,7 @@ import { Journal } from './cdr/journal.js';
 import { Shipper } from './cdr/shipper.js';
 import { createEsClient } from './cdr/es-client.js';
 import { cdrFromAmiEvent } from './cdr/from-ami.js';
+import { QueueTalkTimes } from './cdr/queue-talk-times.js';
 import { DidPolicies } from './routing/did-policy.js';
 import { RingTracker } from './routing/ring-tracker.js';
 import { RecentDecisions } from './routing/recent-decisions.js';
@@ -144,12 +145,14 @@ export async function startApp(config: Config, notify: NotifyConfig, log: Logger
   metrics.sampleFrom({ callsInProgress: () => stasis.inStasis.size + ringTracker.size });
 
   const agentChannelPattern = new RegExp(config.AGENT_CHANNEL_PATTERN);
+  const queueTalk = new QueueTalkTimes();
   const ingestCdr = (e: AmiEvent) => {
     const doc = cdrFromAmiEvent(e, {
       agentChannelPattern,
       region: config.DEFAULT_COUNTRY,
       minTalkSeconds: (did) => policies.for(did).minTalkSeconds,
       annotate: (uniqueid, linkedid) => recent.annotate(uniqueid, linkedid),
+      connectedSeconds: (uniqueid, dstchannel) => queueTalk.take(uniqueid, dstchannel),
     });
     if (!doc) return;
     // Disk first: once append returns, a crash cannot lose this CDR.
@@ -161,6 +164,7 @@ export async function startApp(config: Config, notify: NotifyConfig, log: Logger
   };
   ami.on('event', (e) => {
     ringTracker.onAmiEvent(e);
+    queueTalk.onAmiEvent(e);
     if (e.Event === 'Cdr') ingestCdr(e);
   });
 

@@ -19,6 +19,11 @@ export interface CdrFromAmiOptions {
   minTalkSeconds: (did: string | undefined) => number;
   /** What the router knows about the call (DID, reason), keyed by the caller's channel. */
   annotate?: (uniqueid: string, linkedid?: string) => { did?: string; reason?: string } | undefined;
+  /**
+   * Seconds the customer was connected to the agent, where Asterisk reports it apart
+   * from billsec: queue calls, whose billsec includes the hold (see queue-talk-times.ts).
+   */
+  connectedSeconds?: (uniqueid: string, dstchannel: string) => number | undefined;
   /** Zone the PBX writes StartTime/AnswerTime/EndTime in (cdr.conf has no UTC option for AMI). Default 'UTC'. */
   timeZone?: string;
 }
@@ -67,9 +72,10 @@ export function cdrFromAmiEvent(e: AmiFields, opts: CdrFromAmiOptions): CdrDocum
   const note = opts.annotate?.(uniqueid, linkedid);
   const did = note?.did;
   const billsec = int(f('BillableSeconds'));
+  const talkSeconds = Math.min(billsec, opts.connectedSeconds?.(uniqueid, dstchannel) ?? billsec);
   const disposition = f('Disposition') ?? '';
   // An inbound call answered by the IVR alone is ANSWERED too: without an agent it teaches nothing.
-  const talked = disposition === 'ANSWERED' && agent !== undefined && billsec >= opts.minTalkSeconds(did);
+  const talked = disposition === 'ANSWERED' && agent !== undefined && talkSeconds >= opts.minTalkSeconds(did);
 
   const number = customer ? normalizeNumber(customer, opts.region) : undefined;
   const startRaw = f('StartTime') ?? '';
@@ -82,7 +88,7 @@ export function cdrFromAmiEvent(e: AmiFields, opts: CdrFromAmiOptions): CdrDocum
     ...(number?.e164 ? { customer_e164: number.e164 } : {}),
     ...(number?.raw ? { customer_raw: number.raw } : {}),
     ...(agent ? { agent } : {}),
-    talk_seconds: billsec,
+    talk_seconds: talkSeconds,
     talked,
     ...(note?.reason ? { sticky_reason: note.reason } : {}),
     ...(did ? { did } : {}),

@@ -112,3 +112,56 @@ export function parseTrace(text: string): SipMessage[] {
   }
   return out;
 }
+
+export interface Phone {
+  port: number;
+  /** Stops the phone and returns what it received (sipp flushes its trace only on exit). */
+  stop(): Promise<AgentTrace>;
+}
+
+/**
+ * A customer's phone behind the trunk: a sipp UAS on 127.0.0.1:5090 (the trunk AOR's
+ * contact), where agents' outbound calls arrive. Rings for ringMs, answers, waits for
+ * the BYE; any number of calls.
+ */
+export async function startCustomerPhone(opts: { port?: number; ringMs?: number } = {}): Promise<Phone> {
+  const port = opts.port ?? 5090;
+  const file = join(work, `customer-${port}-${Date.now()}.msg`);
+  const args = ['-sf', join(scenarios, 'agent.xml'), '-i', '127.0.0.1', '-p', String(port), '-nostdin', '-trace_msg', '-message_file', file, '-key', 'ring_ms', String(opts.ringMs ?? 200), '-timeout', '600'];
+  const proc = spawn('sipp', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  await new Promise((r) => setTimeout(r, 300));
+  if (proc.exitCode !== null) throw new Error(`customer phone's sipp exited (${proc.exitCode}) on port ${port}: ${err.trim().slice(0, 300)}`);
+  let trace: AgentTrace | undefined;
+  return {
+    port,
+    async stop() {
+      if (trace) return trace;
+      await stopProc(proc);
+      const messages = existsSync(file) ? parseTrace(readFileSync(file, 'utf8')) : [];
+      trace = { messages, invites: messages.filter((m) => m.firstLine.startsWith('INVITE ')) };
+      return trace;
+    },
+  };
+}
+
+/**
+ * Agent `ext` dials `number` from their phone: an INVITE to Asterisk with From user
+ * `ext` (PJSIP identifies the endpoint by username first), so it enters
+ * `from-agents` and goes out through the trunk. Sent from localPort (default
+ * 5080 + N for 100N), not the agent's UAS port 507N, so the agent's phone can stay
+ * up for inbound calls. talkMs counts from the customer's answer.
+ */
+export function agentDialsOut(ext: string, number: string, opts: { talkMs?: number; localPort?: number; timeoutS?: number } = {}): Promise<CallResult> {
+  return call(number, ext, { talkMs: opts.talkMs ?? 2500, localPort: opts.localPort ?? 5080 + Number(ext.slice(-1)), timeoutS: opts.timeoutS ?? 30 });
+}
+
+/**
+ * The scratch directory this module writes sipp's trace and error files to (made
+ * when the module is first imported). A one-shot script such as the demo removes it
+ * when it is done; the test runs leave it to the OS's tmp cleaning.
+ */
+export function sippScratchDir(): string {
+  return work;
+}

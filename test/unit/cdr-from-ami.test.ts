@@ -142,3 +142,16 @@ test('a custom agent pattern (e.g. Local channels of a queue member)', () => {
   );
   assert.equal(d2?.agent, '1002');
 });
+
+test('queue calls: the agent talk time from AgentComplete replaces billsec, which includes the hold', async () => {
+  const { QueueTalkTimes } = await import('../../src/cdr/queue-talk-times.js');
+  const times = new QueueTalkTimes();
+  times.onAmiEvent({ Event: 'AgentComplete', Uniqueid: '1700000000.1', DestChannel: 'PJSIP/1002-00000002', HoldTime: '4', TalkTime: '0' });
+  const e = { Event: 'Cdr', UniqueID: '1700000000.1', Channel: 'PJSIP/trunk-00000001', DestinationChannel: 'PJSIP/1002-00000002', Source: '+12025550100', Destination: 's', Disposition: 'ANSWERED', BillableSeconds: '5', Duration: '5', StartTime: '2026-11-21 10:00:00', AnswerTime: '2026-11-21 10:00:00', EndTime: '2026-11-21 10:00:05', LastApplication: 'Queue' };
+  const doc = cdrFromAmiEvent(e, { minTalkSeconds: () => 1, connectedSeconds: (u, d) => times.take(u, d) });
+  assert.equal(doc?.talk_seconds, 0);
+  assert.equal(doc?.talked, false);
+  assert.equal(doc?.asterisk.billsec, 5, 'the raw billsec is kept');
+  // Consumed once; a call without AgentComplete keeps billsec.
+  assert.equal(cdrFromAmiEvent(e, { minTalkSeconds: () => 1, connectedSeconds: (u, d) => times.take(u, d) })?.talk_seconds, 5);
+});
