@@ -63,7 +63,8 @@ export async function startApp(config: Config, notify: NotifyConfig, log: Logger
   const agentStates = new AgentStates();
   const abandons = new AbandonSink();
   const recent = new RecentDecisions();
-  const metrics = new Metrics({ journalBacklog: () => journal.backlog(), shippingErrors: () => shipper?.stats.errors ?? 0 });
+  // Journal-only mode ships nothing, so there is no backlog to alert on.
+  const metrics = new Metrics({ journalBacklog: () => (shipper ? journal.backlog() : 0), shippingErrors: () => shipper?.stats.errors ?? 0 });
 
   // Abandons: router-phase ones from the sink, queue ones from AMI; each is logged,
   // journaled (→ `${prefix}-abandons-*`), queue_logged and notified from a durable outbox.
