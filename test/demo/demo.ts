@@ -326,13 +326,13 @@ async function demo(): Promise<void> {
       ['sticky_ring_outcomes_total{outcome="answered"}', 1],
       ['sticky_abandons_total{source="queue"}', 1],
       ['sticky_calls_in_progress', 0],
-      ['sticky_journal_backlog'],
+      ['sticky_journal_backlog', 0],
     ];
     out(`\nMetrics: ${base}/metrics (Prometheus text; /healthz ${health.status}, /readyz ${ready.status}). A few lines from it now:\n`);
     const wrong: string[] = [];
     for (const [series, want] of shown) {
       const v = values.get(series);
-      const aside = series === 'sticky_journal_backlog' ? '   # journal only: nothing ships to Elasticsearch, so every record stays counted' : '';
+      const aside = series === 'sticky_journal_backlog' ? '   # journal only: nothing to ship to Elasticsearch, so no backlog' : '';
       out(`  ${series} ${v ?? '(absent)'}${aside}`);
       if (v === undefined || (want !== undefined && v !== want)) wrong.push(`${series} is ${v ?? 'absent'}${want !== undefined ? `, expected ${want}` : ''}`);
     }
