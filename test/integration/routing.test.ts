@@ -9,14 +9,19 @@ import { watchAmi, type AmiWatch } from '../support/ami-events.js';
 import { startRouter, type RouterProcess } from '../support/router.js';
 import { call, startAgent } from '../support/sipp.js';
 import { historyDoc, seedHistory } from '../support/history.js';
-import { waitChannelsGone, waitEndpointState, hangupAllChannels, phoneUp } from '../support/harness.js';
+import { waitChannelsGone, waitEndpointState, hangupAllChannels, phoneUp, harnessEnv } from '../support/harness.js';
 import { installTemplate } from '../../src/cdr/index-template.js';
 import { Client } from '@elastic/elasticsearch';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const prefix = `it-routing-${Date.now()}`;
 let cluster: Awaited<ReturnType<typeof testCluster>>;
 let router: RouterProcess;
 let ami: AmiWatch;
+const token = 'integration-test-token-0123456789';
 const decisionFor = (caller: string) => (l: Record<string, unknown>) => l.event === 'decision' && (l.caller as { raw?: string })?.raw === caller;
 
 before(async () => {
@@ -33,7 +38,9 @@ before(async () => {
     historyDoc('+12025550133', '1002', now.minus({ minutes: 2 })),
   ]);
   ami = await watchAmi();
-  router = await startRouter({ ES_NODE: cluster.node, ES_INDEX_PREFIX: prefix, AGENT_RING_TIMEOUT: 'PT4S' });
+  const routes = join(mkdtempSync(join(tmpdir(), 'sticky-routes-')), 'routes.json');
+  writeFileSync(routes, JSON.stringify({ dids: { '200': { ringTimeout: 'PT2S' }, '300': { enabled: false } } }));
+  router = await startRouter({ ES_NODE: cluster.node, ES_INDEX_PREFIX: prefix, AGENT_RING_TIMEOUT: 'PT4S', ROUTES_FILE: routes, HTTP_TOKEN: token });
 });
 
 after(async () => {
@@ -141,4 +148,59 @@ test('Elasticsearch slower than the budget, or unreachable → fallback within L
     cluster.double.setLatency(0);
     await waitChannelsGone();
   }
+});
+
+test('per-DID settings from ROUTES_FILE: DID 200 rings for 2 s, DID 300 does not route', async () => {
+  const agent = await phoneUp('1002', () => startAgent('1002', { answer: false }));
+  try {
+    const since = router.lines.length;
+    const result = await call('200', '+12025550133', { talkMs: 300 });
+    assert.equal(result.exitCode, 0);
+    const d = await router.waitForLog((l) => l.event === 'decision' && l.did === '200' && router.lines.indexOf(l) >= since, 10_000, 'DID 200 decision');
+    assert.equal(d.reason, 'agent_no_answer');
+    const ms = (d.ring as { ms: number }).ms;
+    assert.ok(ms >= 1500 && ms < 3500, `DID 200 rang ${ms} ms (ringTimeout PT2S; the default here is 4 s)`);
+    const off = await call('300', '+12025550100', { talkMs: 300 });
+    assert.equal(off.exitCode, 0);
+    const d3 = await router.waitForLog((l) => l.event === 'decision' && l.did === '300', 10_000, 'DID 300 decision');
+    assert.equal(d3.reason, 'disabled');
+  } finally {
+    await agent.stop();
+    await waitChannelsGone();
+  }
+});
+
+test('GET /v1/lookup/<number> answers as `sticky-router lookup --json` does; HTTP_TOKEN guards it, not the probes', async () => {
+  const listening = await router.waitForLog((l) => l.msg === 'http listening', 5000, 'http listening');
+  const base = `http://127.0.0.1:${listening.port as number}`;
+  assert.equal((await fetch(`${base}/healthz`)).status, 200);
+  assert.equal((await fetch(`${base}/readyz`)).status, 200);
+  assert.equal((await fetch(`${base}/metrics`)).status, 401);
+  assert.equal((await fetch(`${base}/v1/lookup/%2B12025550100`, { headers: { authorization: 'Bearer wrong-token-wrong-token' } })).status, 401);
+  const metrics = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+  assert.match(metrics, /^sticky_decisions_total\{reason="sticky_agent"\} [1-9]/m);
+  // The previous test's phone for 1002 is gone: wait until Asterisk says so, and the
+  // router's event-fed agent states follow, so both answers see the same PBX.
+  await waitEndpointState('1002', 'offline');
+  let http: Record<string, unknown> = {};
+  const deadline = Date.now() + 5000;
+  do {
+    const res = await fetch(`${base}/v1/lookup/%2B12025550100`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 200);
+    http = (await res.json()) as Record<string, unknown>;
+  } while (http.agentState !== 'offline' && Date.now() < deadline && (await new Promise((r) => setTimeout(r, 200)), true));
+  assert.equal(http.agentState, 'offline', "the router's agent state followed ARI");
+  // The CLI, beside the running router, on the same cluster (async: the double runs in this process).
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'lookup', '+12025550100', '--json'], {
+    env: { PATH: process.env.PATH, ES_NODE: cluster.node, ES_INDEX_PREFIX: prefix, DATA_DIR: router.dataDir, ...harnessEnv },
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  await new Promise((r) => child.on('close', r));
+  const cli = JSON.parse(out) as Record<string, unknown>;
+  for (const k of ['action', 'reason', 'agent', 'agentState']) assert.deepEqual(http[k], cli[k], k);
+  assert.equal(http.agent, '1002');
+  assert.equal(http.reason, 'agent_offline');
+  // The router's memory learned from this file's calls; the CLI reads ES/journal: both name the same last conversation's agent.
+  assert.ok(['memory', 'elasticsearch', 'journal'].includes(http.source as string));
 });
