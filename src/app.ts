@@ -122,14 +122,18 @@ export async function startApp(config: Config, notify: NotifyConfig, log: Logger
     clock,
     recentAbandon: (e164, since) => abandonPipeline.recentAbandonFor(e164, since),
     log: log.child({ component: 'stasis' }),
+    beforeHandOff: (call, decision) => {
+      if (decision.action === 'ring') ringTracker.track(call, decision.ringTimeoutMs);
+    },
+    handOffFailed: (call) => ringTracker.forget(call),
     onDecided: (call, decision) => {
       recent.remember(call);
       if (call.lookupMs !== undefined && call.caller.e164) metrics.lookup(call.lookupSource ?? (call.lookupError ? 'failed' : 'miss'), call.lookupMs / 1000);
       // StasisEnd for our own continue can beat its HTTP response: handedOffAt, not
       // leftStasis, says whether the dialplan now rings the agent.
       if (decision.action === 'ring' && call.handedOffAt !== undefined) {
+        // The ring tracker writes the decision line when the ring ends.
         log.debug({ channel: call.channelId, caller: call.caller, agent: decision.agent }, 'handed off');
-        ringTracker.track(call, decision.ringTimeoutMs);
       } else logDecision(call);
     },
   });

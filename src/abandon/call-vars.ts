@@ -10,6 +10,8 @@ export interface CallVars {
   agent?: string;
   /** ms epoch of QueueCallerJoin. */
   queueJoinedAt?: number;
+  /** ms epoch since the caller has been waiting: first seen (arrival), or left their last bridge (a conversation). */
+  waitingSince?: number;
 }
 
 export interface CallVarOptions {
@@ -43,6 +45,11 @@ export class CallVarTracker {
     return uniqueid ? this.calls.get(uniqueid) : undefined;
   }
 
+  /** How long the caller has been waiting, on this tracker's clock. */
+  waitingMs(v: CallVars): number | undefined {
+    return v.waitingSince === undefined ? undefined : Math.max(0, this.now() - v.waitingSince);
+  }
+
   onAmiEvent(e: AmiEvent): void {
     const id = e.Uniqueid;
     if (!id) return;
@@ -62,6 +69,12 @@ export class CallVarTracker {
       case 'QueueCallerJoin':
         this.entry(id).queueJoinedAt ??= this.now();
         return;
+      case 'BridgeLeave': {
+        // A conversation ended (e.g. the agent transferred the caller to a queue): waiting starts again.
+        const v = this.calls.get(id);
+        if (v) v.waitingSince = this.now();
+        return;
+      }
       case 'Hangup': {
         if (!this.calls.has(id) || this.timers.has(id)) return;
         const t = setTimeout(() => this.forget(id), this.lingerMs);
@@ -86,7 +99,7 @@ export class CallVarTracker {
         const oldest = this.calls.keys().next().value;
         if (oldest !== undefined) this.forget(oldest);
       }
-      v = {};
+      v = { waitingSince: this.now() };
       this.calls.set(id, v);
     }
     return v;

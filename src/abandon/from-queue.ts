@@ -16,6 +16,13 @@ export interface QueueAbandonContext {
   stickyAgent?: string;
   /** When the caller joined the queue (QueueCallerJoin), used only if HoldTime is missing. */
   joinedAt?: DateTime;
+  /**
+   * ms the caller has been waiting (since arrival in [sticky-inbound], or since their last
+   * conversation ended), when known. The wait counts from there, as for sticky_ring
+   * abandons: HoldTime covers only the queue (not the sticky ring or the IVR before it)
+   * and is truncated to whole seconds.
+   */
+  waitingMs?: number;
 }
 
 export function abandonFromQueueEvent(e: AmiEvent, ctx: QueueAbandonContext): AbandonEvent {
@@ -25,7 +32,8 @@ export function abandonFromQueueEvent(e: AmiEvent, ctx: QueueAbandonContext): Ab
   // HoldTime is the seconds the caller waited in the queue. Asterisk's docs are
   // inconsistent about the unit; an integration test checks it against the clock.
   const hold = count(e.HoldTime);
-  const waitedMs = hold !== undefined ? hold * 1000 : ctx.joinedAt ? Math.max(0, ctx.now.toMillis() - ctx.joinedAt.toMillis()) : 0;
+  const queuedMs = hold !== undefined ? hold * 1000 : ctx.joinedAt ? Math.max(0, ctx.now.toMillis() - ctx.joinedAt.toMillis()) : 0;
+  const waitedMs = Math.max(queuedMs, ctx.waitingMs ?? 0);
   const event: AbandonEvent = {
     source: 'queue',
     at: ctx.now.toUTC().toISO() ?? new Date(ctx.now.toMillis()).toISOString(),

@@ -59,7 +59,8 @@ export type NotifyConfig = Omit<z.output<typeof schema>, 'NOTIFY_EMAIL_FROM'> & 
 export const notifyConfigNames = Object.keys(schema.shape) as (keyof NotifyConfig)[];
 
 /** URLs that carry a credential are secrets too (a Slack webhook URL is its own token). */
-const secret = (key: string) => /PASSWORD|API_KEY|SECRET|TOKEN/.test(key) || key === 'SLACK_WEBHOOK_URL' || key === 'SMTP_URL';
+// Webhook URLs often carry a token in the path or query: never echo them either.
+const secret = (key: string) => /PASSWORD|API_KEY|SECRET|TOKEN/.test(key) || key === 'SLACK_WEBHOOK_URL' || key === 'SMTP_URL' || key === 'NOTIFY_WEBHOOK_URL';
 
 /** Variables that only make sense together: [needed, when this is set, what is expected]. */
 const pairs: [keyof NotifyConfig, keyof NotifyConfig, string][] = [

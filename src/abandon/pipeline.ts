@@ -137,6 +137,7 @@ export class AbandonPipeline {
         did: v?.did,
         stickyAgent: v?.agent,
         joinedAt: joined !== undefined ? DateTime.fromMillis(joined, { zone: 'utc' }) : undefined,
+        waitingMs: v ? this.vars.waitingMs(v) : undefined,
       });
     } catch (err) {
       this.o.log.warn({ err, uniqueid: e.Uniqueid }, 'QueueCallerAbandon not understood');

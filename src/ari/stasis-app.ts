@@ -11,6 +11,14 @@ import { dialplanTarget } from './handoff.js';
 
 export interface StasisAppDeps extends Omit<RouterDeps, 'handOff' | 'indicateRinging'> {
   log: Logger;
+  /**
+   * Called just before the hand-off: Asterisk's Dial starts the moment `continue`
+   * lands, and its AMI events can beat the HTTP response, so whoever follows the
+   * ring must know the call by then.
+   */
+  beforeHandOff(call: Call, decision: Decision): void;
+  /** The hand-off failed: undo beforeHandOff. */
+  handOffFailed(call: Call): void;
   /** Called once the decision is made and the call handed off (or failed to be). */
   onDecided(call: Call, decision: Decision): void;
 }
@@ -44,7 +52,13 @@ export class StasisApp {
       ...this.deps,
       handOff: async (c, d) => {
         const t = dialplanTarget(d);
-        await client.channels.continueInDialplan({ channelId: c.channelId, context: t.context, extension: t.extension, priority: t.priority });
+        this.deps.beforeHandOff(c, d);
+        try {
+          await client.channels.continueInDialplan({ channelId: c.channelId, context: t.context, extension: t.extension, priority: t.priority });
+        } catch (err) {
+          this.deps.handOffFailed(c);
+          throw err;
+        }
       },
       indicateRinging: async (c) => {
         await client.channels.ring({ channelId: c.channelId });

@@ -41,16 +41,24 @@ export class RingTracker {
     this.calls.set(call.channelId, { call, timer });
   }
 
+  /** The hand-off never happened: stop watching. */
+  forget(call: Call): void {
+    const entry = this.calls.get(call.channelId);
+    if (entry?.call !== call) return;
+    clearTimeout(entry.timer);
+    this.calls.delete(call.channelId);
+  }
+
   onAmiEvent(e: AmiEvent): void {
     const id = e.Uniqueid;
     if (!id) return;
     const entry = this.calls.get(id);
     if (!entry) return;
     const { call } = entry;
+    call.linkedid ??= e.Linkedid;
     switch (e.Event) {
       case 'DialBegin':
         call.ringStartedAt ??= this.now();
-        call.linkedid ??= e.Linkedid;
         break;
       case 'DialEnd':
         this.finishRing(call, e.DialStatus);

@@ -58,7 +58,7 @@ test('20 concurrent callers with different histories each reach their own agent 
       assert.equal(dials.length, 0, `${c.number} has no history: no sticky dial`);
       continue;
     }
-    assert.equal(d.agent, c.agent, `${c.number}'s decision names their own agent`);
+    assert.equal(d.agent, c.agent, `${c.number}'s decision names their own agent: ${JSON.stringify(d)}`);
     // Agents take several calls at once here, so a caller may find their agent busy.
     assert.ok(['sticky_agent', 'agent_busy'].includes(d.reason as string), `${c.number}: ${d.reason}`);
     if (d.reason === 'sticky_agent') {
@@ -67,7 +67,9 @@ test('20 concurrent callers with different histories each reach their own agent 
       assert.match(dials[0]!.DestChannel ?? '', new RegExp(`^PJSIP/${c.agent}-`), `${c.number} rang ${c.agent}, not another agent`);
     } else assert.equal(dials.length, 0);
   }
-  assert.ok(sticky >= 5, `at least some callers were routed sticky (${sticky}/15)`);
+  // Each agent's first caller finds them free: at least one sticky call per agent.
+  // The rest depend on timing (an agent already on a call is busy), not on the router.
+  assert.ok(sticky >= 3, `at least one caller per agent was routed sticky (${sticky}/15)`);
   // Every sticky INVITE an agent's phone saw carried a caller whose history names that agent.
   for (const a of agents) {
     const { invites } = await a.stop();

@@ -57,7 +57,7 @@ test('an empty variable counts as unset', () => {
 
 const exact: [string, Record<string, string>, string][] = [
   ['malformed webhook URL', { NOTIFY_WEBHOOK_URL: 'crm.example.com/hook', NOTIFY_WEBHOOK_SECRET: secret },
-    'config: NOTIFY_WEBHOOK_URL="crm.example.com/hook" is invalid: expected an http(s) URL, e.g. https://crm.example.com/hooks/abandon'],
+    'config: NOTIFY_WEBHOOK_URL=<redacted> is invalid: expected an http(s) URL, e.g. https://crm.example.com/hooks/abandon'],
   ['webhook URL without its secret', { NOTIFY_WEBHOOK_URL: 'https://crm.example.com/hook' },
     'config: NOTIFY_WEBHOOK_SECRET=(unset) is invalid: expected a shared secret of at least 16 characters for signing webhooks (required when NOTIFY_WEBHOOK_URL is set)'],
   ['a short secret is not echoed', { NOTIFY_WEBHOOK_URL: 'https://crm.example.com/hook', NOTIFY_WEBHOOK_SECRET: 'hunter2' },
@@ -104,7 +104,7 @@ test('several bad variables: one line each, secrets never shown', () => {
     SMTP_URL: 'smtp://user:s3cret-pw@mail.example.com',
   });
   assert.deepEqual(message.split('\n'), [
-    'config: NOTIFY_WEBHOOK_URL="ftp://crm.example.com" is invalid: expected an http(s) URL, e.g. https://crm.example.com/hooks/abandon',
+    'config: NOTIFY_WEBHOOK_URL=<redacted> is invalid: expected an http(s) URL, e.g. https://crm.example.com/hooks/abandon',
     'config: SLACK_WEBHOOK_URL=<redacted> is invalid: expected an http(s) URL, e.g. https://hooks.slack.com/services/T000/B000/XXXX',
     'config: NOTIFY_WEBHOOK_SECRET=(unset) is invalid: expected a shared secret of at least 16 characters for signing webhooks (required when NOTIFY_WEBHOOK_URL is set)',
     'config: TELEGRAM_CHAT_ID=(unset) is invalid: expected TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID set together',
