@@ -53,7 +53,17 @@ export async function startApp(config: Config, notify: NotifyConfig, log: Logger
   const shipper = es ? new Shipper({ journal, client: es, prefix: config.ES_INDEX_PREFIX, log: log.child({ component: 'shipper' }) }) : undefined;
 
   const ami = new AmiConnection(
-    { host: config.AMI_HOST, port: config.AMI_PORT, username: config.AMI_USERNAME, password: config.AMI_PASSWORD },
+    {
+      host: config.AMI_HOST,
+      port: config.AMI_PORT,
+      username: config.AMI_USERNAME,
+      password: config.AMI_PASSWORD,
+      // Only what the ring tracker, the CDR pipeline and the abandon pipeline read.
+      eventFilters: [
+        'Event: (Cdr|DialBegin|DialEnd|Hangup|QueueCallerAbandon|QueueCallerJoin|AgentComplete|BridgeLeave)',
+        'Variable: _*STICKY_',
+      ],
+    },
     log.child({ component: 'ami' }),
   );
   const ari = new AriConnection(
@@ -228,6 +238,7 @@ export async function startApp(config: Config, notify: NotifyConfig, log: Logger
     http,
     async stop() {
       clearInterval(janitor);
+      agentStates.detach();
       await ari.stop();
       abandonPipeline.stop();
       await ami.stop();

@@ -20,6 +20,13 @@ export interface AmiOptions {
   keepaliveMs?: number;
   keepaliveTimeoutMs?: number;
   actionTimeoutMs?: number;
+  /**
+   * Whitelist filters for this session (AMI `Filter` action, re-applied on every
+   * login): the router reads a dozen of the ~90 events a call produces, and parsing
+   * the rest costs the event loop that routes calls. Needs `system` write access;
+   * without it the session stays unfiltered (logged once).
+   */
+  eventFilters?: readonly string[];
 }
 
 export class AmiAuthError extends Error {}
@@ -96,8 +103,23 @@ export class AmiConnection extends EventEmitter {
     }
     this.client = client;
     this.connected = true;
-    this.log.info({ ms: Date.now() - t0, host: this.opts.host, port: this.opts.port }, 'ami connected');
+    await this.applyFilters();
+    this.log.info({ ms: Date.now() - t0, host: this.opts.host, port: this.opts.port, filtered: (this.opts.eventFilters?.length ?? 0) > 0 }, 'ami connected');
     this.emit('connected');
+  }
+
+  private filterWarned = false;
+
+  private async applyFilters(): Promise<void> {
+    for (const filter of this.opts.eventFilters ?? []) {
+      try {
+        await this.action({ Action: 'Filter', Operation: 'Add', Filter: filter });
+      } catch (err) {
+        if (!this.filterWarned) this.log.warn({ err: (err as Error).message }, 'ami event filter refused (give the user write=system); receiving every event');
+        this.filterWarned = true;
+        return;
+      }
+    }
   }
 
   /** Keeps the session alive: watchdog while connected, reconnect with backoff when not. */

@@ -1,48 +1,87 @@
-// Agents' endpoint state, kept current from ARI events so that deciding costs no
-// request on the call path: seeded with one GET /endpoints on every (re)connect,
-// then updated by EndpointStateChange (the app subscribes to endpoint:PJSIP).
+// Agents' state, kept current from ARI events so that deciding costs no request on
+// the call path. Seeded from GET /endpoints/PJSIP on every (re)connect, then fed by
+// DeviceStateChanged of `deviceState:PJSIP/<agent>` subscriptions: one small event
+// per state change. (Subscribing to `endpoint:PJSIP` instead makes Asterisk send the
+// app every event of every channel on every PJSIP endpoint, ~170 per call, on the
+// event loop that routes calls.) The endpoint list is re-read every minute so agents
+// added by a pjsip reload are followed too.
 import type { Client, Endpoint } from 'ari-client';
 import type { Logger } from '../log.js';
 import type { AgentState } from '../routing/decide.js';
 
 interface Known {
-  state: string;
-  channels: number;
+  state: AgentState;
   /** Event sequence number of the last update: a slow seed must not overwrite a newer event. */
   seq: number;
 }
 
+// PJSIP device states: NOT_INUSE, INUSE, BUSY, RINGING, RINGINUSE, ONHOLD, UNAVAILABLE, INVALID, UNKNOWN.
+function fromDeviceState(s: string): AgentState {
+  switch (s) {
+    case 'NOT_INUSE':
+      return 'online';
+    case 'UNAVAILABLE':
+    case 'INVALID':
+      return 'offline';
+    case 'UNKNOWN':
+      return 'unknown';
+    default:
+      return 'busy';
+  }
+}
+
+function fromEndpoint(ep: Pick<Endpoint, 'state' | 'channel_ids'>): AgentState {
+  if (ep.state === 'offline') return 'offline';
+  if (Array.isArray(ep.channel_ids) && ep.channel_ids.length > 0) return 'busy';
+  return ep.state === 'online' ? 'online' : 'unknown';
+}
+
 export class AgentStates {
   private known = new Map<string, Known>();
+  private subscribed = new Set<string>();
   private seq = 0;
+  private refresher: NodeJS.Timeout | undefined;
 
-  constructor(private readonly technology = 'PJSIP') {}
+  constructor(private readonly technology = 'PJSIP', private readonly refreshMs = 60_000) {}
 
   /** Call on every new client: the cache is rebuilt from Asterisk's current view. */
   async attach(client: Client, app: string, log: Logger): Promise<void> {
-    client.on('EndpointStateChange', (event) => this.update(event.endpoint, ++this.seq));
-    try {
-      await client.applications.subscribe({ applicationName: app, eventSource: `endpoint:${this.technology}` });
-      const seededAt = ++this.seq;
-      const list = await client.endpoints.listByTech({ tech: this.technology });
-      // Endpoints that changed while the list was in flight keep their event's state.
-      for (const ep of list) if ((this.known.get(ep.resource)?.seq ?? 0) < seededAt) this.update(ep, seededAt);
-      log.info({ endpoints: this.known.size }, 'agent states loaded');
-    } catch (err) {
-      log.error({ err: (err as Error).message }, 'could not load agent states; agents count as unknown');
-    }
+    clearInterval(this.refresher);
+    this.subscribed.clear();
+    const prefix = `${this.technology}/`;
+    client.on('DeviceStateChanged', (event: { device_state?: { name?: string; state?: string } }) => {
+      const name = event.device_state?.name;
+      if (typeof name !== 'string' || !name.startsWith(prefix) || typeof event.device_state?.state !== 'string') return;
+      this.known.set(name.slice(prefix.length), { state: fromDeviceState(event.device_state.state), seq: ++this.seq });
+    });
+    const refresh = async () => {
+      try {
+        const seededAt = ++this.seq;
+        const list = await client.endpoints.listByTech({ tech: this.technology });
+        for (const ep of list) {
+          // Endpoints that changed while the list was in flight keep their event's state.
+          if ((this.known.get(ep.resource)?.seq ?? 0) < seededAt) this.known.set(ep.resource, { state: fromEndpoint(ep), seq: seededAt });
+          if (this.subscribed.has(ep.resource)) continue;
+          await client.applications.subscribe({ applicationName: app, eventSource: `deviceState:${prefix}${ep.resource}` });
+          this.subscribed.add(ep.resource);
+        }
+        return list.length;
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'could not load agent states; unknown agents are rung and Dial() reports failures');
+        return undefined;
+      }
+    };
+    const n = await refresh();
+    if (n !== undefined) log.info({ endpoints: n }, 'agent states loaded');
+    this.refresher = setInterval(() => void refresh(), this.refreshMs);
+    this.refresher.unref();
   }
 
-  update(ep: Pick<Endpoint, 'technology' | 'resource' | 'state' | 'channel_ids'> | undefined, seq = ++this.seq): void {
-    if (!ep || ep.technology !== this.technology || typeof ep.resource !== 'string') return;
-    this.known.set(ep.resource, { state: String(ep.state ?? 'unknown'), channels: Array.isArray(ep.channel_ids) ? ep.channel_ids.length : 0, seq });
+  detach(): void {
+    clearInterval(this.refresher);
   }
 
   get(agent: string): AgentState {
-    const k = this.known.get(agent);
-    if (!k) return 'unknown';
-    if (k.state === 'offline') return 'offline';
-    if (k.channels > 0) return 'busy';
-    return k.state === 'online' ? 'online' : 'unknown';
+    return this.known.get(agent)?.state ?? 'unknown';
   }
 }

@@ -280,3 +280,18 @@ test('createLookup over the real double and journal: ES down → journal; ES slo
   assert.equal((await lookup.lastAgentFor(c, window, budgetSignal(300)))?.source, 'memory');
   j.close();
 });
+
+test('layered: Elasticsearch failing and no local record is a failed lookup, not "no history"; a local record still answers', async () => {
+  const { LayeredSource } = await import('../../src/routing/sources/layered.js');
+  const { DateTime } = await import('luxon');
+  const down = { name: 'elasticsearch', lastAgentFor: async () => { throw new Error('connect ECONNREFUSED'); } };
+  const empty = { name: 'journal', lastAgentFor: async () => undefined };
+  const knows = { name: 'journal', lastAgentFor: async () => ({ agent: '1003', endedAt: DateTime.utc(), talkSeconds: 30, source: 'journal' }) };
+  const since = DateTime.utc().minus({ minutes: 30 });
+  await assert.rejects(new LayeredSource({ elasticsearch: down, journal: empty }).lastAgentFor('+12025550100', since, AbortSignal.timeout(500)), /elasticsearch: connect ECONNREFUSED; no local record/);
+  const hit = await new LayeredSource({ elasticsearch: down, journal: knows }).lastAgentFor('+12025550100', since, AbortSignal.timeout(500));
+  assert.equal(hit?.source, 'journal');
+  // Elasticsearch answering "nobody" is a real miss.
+  const none = { name: 'elasticsearch', lastAgentFor: async () => undefined };
+  assert.equal(await new LayeredSource({ elasticsearch: none, journal: empty }).lastAgentFor('+12025550100', since, AbortSignal.timeout(500)), undefined);
+});

@@ -32,6 +32,7 @@ export class LayeredSource implements LastAgentSource {
     signal.throwIfAborted();
     const { memory, elasticsearch, journal } = this.opts;
     const m = memory ? await this.tryLayer(memory, e164, since, signal) : undefined;
+    let esError: unknown;
 
     if (elasticsearch) {
       const remaining = remainingMs(signal);
@@ -43,14 +44,18 @@ export class LayeredSource implements LastAgentSource {
           if (m || e) return newest(m, e);
         } catch (err) {
           signal.throwIfAborted();
+          esError = err;
           this.opts.onError?.(elasticsearch.name, err);
         }
-      }
+      } else esError = new Error('no time left for Elasticsearch');
     }
 
-    if (!journal) return m;
     signal.throwIfAborted();
-    return newest(m, await this.tryLayer(journal, e164, since, signal));
+    const hit = journal ? newest(m, await this.tryLayer(journal, e164, since, signal)) : m;
+    // The local layers know only this node's calls: when the cluster-wide truth could
+    // not be asked and they know nothing, that is a failed lookup, not "no history".
+    if (!hit && esError !== undefined) throw new Error(`elasticsearch: ${(esError as Error).message ?? String(esError)}; no local record of the caller`);
+    return hit;
   }
 
   /** A failing local layer is a miss, not a failed lookup. */
