@@ -13,7 +13,7 @@ import { AbandonSink } from './abandon/sink.js';
 import { Journal } from './cdr/journal.js';
 import { Shipper } from './cdr/shipper.js';
 import { createEsClient } from './cdr/es-client.js';
-import { cdrFromAmiEvent } from './cdr/from-ami.js';
+import { cdrFromAmiEvent, forgedCdr } from './cdr/from-ami.js';
 import { QueueTalkTimes } from './cdr/queue-talk-times.js';
 import { DidPolicies } from './routing/did-policy.js';
 import { RingTracker } from './routing/ring-tracker.js';
@@ -39,8 +39,7 @@ export interface App {
   stop(): Promise<void>;
 }
 
-export async function startApp(config: Config, notify: NotifyConfig, log: Logger): Promise<App> {
-  const policies = DidPolicies.load(config);
+export async function startApp(config: Config, notify: NotifyConfig, log: Logger, policies: DidPolicies = DidPolicies.load(config)): Promise<App> {
   const clock = () => DateTime.utc();
   const journal = new Journal(config.DATA_DIR);
   const es = createEsClient(config);
@@ -96,6 +95,12 @@ export async function startApp(config: Config, notify: NotifyConfig, log: Logger
 
   const logDecision = (call: Call) => {
     if (call.logged) return;
+    // Dial can end (answered, say) before the `continue` response is processed;
+    // the record waits for it so that it carries decideMs.
+    if (!call.decided) {
+      call.logPending = true;
+      return;
+    }
     call.logged = true;
     if (call.reason) metrics.decision(call.reason);
     if (call.ringOutcome) metrics.ring(call.ringOutcome, (call.ringMs ?? 0) / 1000);
@@ -137,11 +142,12 @@ export async function startApp(config: Config, notify: NotifyConfig, log: Logger
     },
     handOffFailed: (call) => ringTracker.forget(call),
     onDecided: (call, decision) => {
+      call.decided = true;
       recent.remember(call);
       if (call.lookupMs !== undefined && call.caller.e164) metrics.lookup(call.lookupSource ?? (call.lookupError ? 'failed' : 'miss'), call.lookupMs / 1000);
       // StasisEnd for our own continue can beat its HTTP response: handedOffAt, not
       // leftStasis, says whether the dialplan now rings the agent.
-      if (decision.action === 'ring' && call.handedOffAt !== undefined) {
+      if (decision.action === 'ring' && call.handedOffAt !== undefined && !call.logPending) {
         // The ring tracker writes the decision line when the ring ends.
         log.debug({ channel: call.channelId, caller: call.caller, agent: decision.agent }, 'handed off');
       } else logDecision(call);
@@ -150,7 +156,7 @@ export async function startApp(config: Config, notify: NotifyConfig, log: Logger
   let ariSessions = 0;
   ari.on('ready', (client) => {
     if (ariSessions++ > 0) metrics.reconnect('ari');
-    stasis.attach(client);
+    stasis.attach(client, config.ARI_APP);
     void agentStates.attach(client, config.ARI_APP, log.child({ component: 'agents' }));
   });
   let amiSessions = 0;
@@ -162,6 +168,12 @@ export async function startApp(config: Config, notify: NotifyConfig, log: Logger
   const agentChannelPattern = new RegExp(config.AGENT_CHANNEL_PATTERN);
   const queueTalk = new QueueTalkTimes();
   const ingestCdr = (e: AmiEvent) => {
+    const forged = forgedCdr(e);
+    if (forged) {
+      // Not learned from: a caller could otherwise make their call teach another number.
+      log.warn({ reason: forged, uniqueid: e.UniqueID }, 'cdr event rejected');
+      return;
+    }
     const doc = cdrFromAmiEvent(e, {
       agentChannelPattern,
       region: config.DEFAULT_COUNTRY,

@@ -3,6 +3,7 @@
 import { Duration } from 'luxon';
 import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
 import { z } from 'zod';
+import { isIP } from 'node:net';
 
 const duration = (example: string) =>
   z.string().transform((raw, ctx) => {
@@ -24,8 +25,12 @@ const url = (what: string) =>
     }
   }, { message: `an http(s) URL ${what}`, abort: true });
 
-const port = z.coerce.number().int('an integer TCP port 1-65535').min(1, 'an integer TCP port 1-65535').max(65535, 'an integer TCP port 1-65535');
+const port = z.coerce.number({ error: 'an integer TCP port 1-65535' }).int('an integer TCP port 1-65535').min(1, 'an integer TCP port 1-65535').max(65535, 'an integer TCP port 1-65535');
 const required = (what: string) => z.string({ error: `${what} (required)` }).min(1, `${what} (required)`);
+// An IP literal or an RFC 1123 host name: a typo fails here, not as a DNS error later.
+const host = z
+  .string()
+  .refine((v) => isIP(v) !== 0 || (!/^[\d.]+$/.test(v) && /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(v)), 'an IP address or a host name');
 const name = z.string().regex(/^[A-Za-z0-9_+.-]+$/, 'letters, digits, _ + . or - only');
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
 
@@ -38,7 +43,7 @@ const schema = z
     ARI_USERNAME: required('the ARI user from ari.conf'),
     ARI_PASSWORD: required('the ARI password from ari.conf'),
     ARI_APP: name.default('sticky-router'),
-    AMI_HOST: z.string().min(1, 'a host name or IP address').default('127.0.0.1'),
+    AMI_HOST: host.default('127.0.0.1'),
     AMI_PORT: port.default(5038),
     AMI_USERNAME: required('the AMI user from manager.conf'),
     AMI_PASSWORD: required('the AMI secret from manager.conf'),
@@ -56,9 +61,9 @@ const schema = z
       .string()
       .refine((v) => isSupportedCountry(v), 'a two-letter ISO 3166 region that libphonenumber knows, e.g. US or UA')
       .optional(),
-    HTTP_HOST: z.string().min(1, 'a host name or IP address').default('127.0.0.1'),
+    HTTP_HOST: host.default('127.0.0.1'),
     // 0 = any free port (tests, several routers on one host); the chosen port is logged.
-    HTTP_PORT: z.coerce.number().int('an integer TCP port 0-65535').min(0, 'an integer TCP port 0-65535').max(65535, 'an integer TCP port 0-65535').default(8090),
+    HTTP_PORT: z.coerce.number({ error: 'an integer TCP port 0-65535' }).int('an integer TCP port 0-65535').min(0, 'an integer TCP port 0-65535').max(65535, 'an integer TCP port 0-65535').default(8090),
     DATA_DIR: z.string().min(1, 'a directory path').default('./data'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     LOG_REDACT_NUMBERS: bool.default(false),
@@ -76,7 +81,7 @@ const schema = z
         }
       }, 'a regular expression with exactly one capture group, e.g. ^PJSIP/(\\d+)-[0-9a-f]+$')
       .default('^PJSIP/(\\d+)-[0-9a-f]+$'),
-    MIN_TALK_SECONDS: z.coerce.number().int('a whole number of seconds >= 0').min(0, 'a whole number of seconds >= 0').default(1),
+    MIN_TALK_SECONDS: z.coerce.number({ error: 'a whole number of seconds >= 0' }).int('a whole number of seconds >= 0').min(0, 'a whole number of seconds >= 0').default(1),
     JOURNAL_RETENTION: duration('P7D').prefault('P7D'),
     ROUTES_FILE: z.string().min(1, 'a path to a JSON file of per-DID settings').optional(),
   })

@@ -41,7 +41,8 @@ export function queueLogActions(r: AbandonRecord, o: QueueLogOptions = {}): Reco
 }
 
 /** Errors that mean "try again when AMI is back" rather than "Asterisk refused". */
-const transient = (err: Error) => /not connected|timed out/i.test(err.message);
+// asterisk-ami-client rejects in-flight actions with "Client disconnected." when the socket drops.
+const transient = (err: Error) => /not connected|timed out|disconnected/i.test(err.message);
 
 export class QueueLogWriter {
   private pending: { id: string; actions: Record<string, string>[] }[] = [];

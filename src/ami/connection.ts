@@ -46,9 +46,22 @@ export class AmiConnection extends EventEmitter {
     super();
   }
 
-  /** Resolves on the first login. Rejects only on an authentication failure at start-up. */
+  /**
+   * Resolves on the first login, however long Asterisk takes to come up (the router
+   * may start first). Rejects only when Asterisk refuses the credentials.
+   */
   async start(): Promise<void> {
-    await this.connectOnce();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.connectOnce();
+        break;
+      } catch (err) {
+        if (err instanceof AmiAuthError || this.stopped.signal.aborted) throw err;
+        const delay = backoffDelay(attempt, 200, 5000);
+        this.log[attempt === 0 ? 'info' : 'warn']({ err: (err as Error).message, retryInMs: delay }, 'ami not reachable yet; retrying');
+        await sleep(delay, this.stopped.signal);
+      }
+    }
     void this.superviseForever();
   }
 

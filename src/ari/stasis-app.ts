@@ -29,10 +29,11 @@ export class StasisApp {
 
   constructor(private readonly deps: StasisAppDeps) {}
 
-  attach(client: Client): void {
+  attach(client: Client, app?: string): void {
     client.on('StasisStart', (event: StasisStart, channel: Channel) => {
       void this.onStart(client, event, channel).catch((err: Error) => this.deps.log.error({ err, channel: channel?.id }, 'stasis start failed'));
     });
+    if (app) void this.rescueStranded(client, app);
     client.on('StasisEnd', (_event: StasisEnd, channel: Channel) => {
       const call = channel && this.inStasis.get(channel.id);
       if (!call) return;
@@ -41,8 +42,28 @@ export class StasisApp {
     });
   }
 
+  /**
+   * Callers who were inside Stasis when a previous router process died stay in the
+   * app: Asterisk sends no new StasisStart for them. Route each one on registration
+   * (their DID is the extension they entered [sticky-inbound] with).
+   */
+  private async rescueStranded(client: Client, app: string): Promise<void> {
+    try {
+      const info = await client.applications.get({ applicationName: app });
+      const stranded = [info.channel_ids ?? []].flat().filter((id) => !this.inStasis.has(id));
+      for (const id of stranded) {
+        const channel = await client.channels.get({ channelId: id }).catch(() => undefined);
+        if (!channel) continue;
+        this.deps.log.warn({ channel: id }, 'routing a caller left in Stasis by an earlier router process');
+        await this.onStart(client, { args: [channel.dialplan?.exten] } as unknown as StasisStart, channel);
+      }
+    } catch (err) {
+      this.deps.log.warn({ err: (err as Error).message }, 'could not check for callers left in Stasis');
+    }
+  }
+
   private async onStart(client: Client, event: StasisStart, channel: Channel): Promise<void> {
-    if (!channel?.id) return;
+    if (!channel?.id || this.inStasis.has(channel.id)) return;
     // Every channel we see entered Stasis from [sticky-inbound] with the DID as its
     // argument; the router originates nothing, so there are no agent legs to skip.
     const did = typeof event.args?.[0] === 'string' && event.args[0] !== '' ? event.args[0] : undefined;

@@ -30,6 +30,27 @@ export interface CdrFromAmiOptions {
 
 export const defaultAgentChannelPattern = /^PJSIP\/(\d+)-[0-9a-f]+$/;
 
+// Every key cdr_manager writes (plus the LinkedID mapping and AMI's own). Caller IDs
+// reach AMI with CR/LF unescaped; an event that smuggled a "Event: Cdr" line in, or
+// a Cdr with fields appended after its caller ID, carries keys outside this set or a
+// CallerID that no longer ends with its Source.
+const cdrKeys = new Set(
+  ['Event', 'Privilege', 'AccountCode', 'Source', 'Destination', 'DestinationContext', 'CallerID', 'Channel', 'DestinationChannel', 'LastApplication', 'LastData', 'StartTime', 'AnswerTime', 'EndTime', 'Duration', 'BillableSeconds', 'Disposition', 'AMAFlags', 'UniqueID', 'UserField', 'LinkedID', 'SystemName', 'Timestamp', 'SequenceNumber', 'File', 'Line', 'Func'].map((k) => k.toLowerCase()),
+);
+
+/** Why an AMI event named Cdr is not one cdr_manager wrote, or undefined when it looks genuine. */
+export function forgedCdr(e: AmiFields): string | undefined {
+  const unexpected = Object.keys(e).filter((k) => !cdrKeys.has(k.toLowerCase()));
+  if (unexpected.length > 0) return `unexpected fields ${unexpected.slice(0, 5).join(', ')}`;
+  if (e.Privilege !== undefined && !/^cdr,/.test(e.Privilege)) return `privilege ${e.Privilege}`;
+  const src = e.Source ?? '';
+  const clid = e.CallerID ?? '';
+  // "name" <number> or a bare number: the number must be the Source.
+  const num = /<([^<>]*)>\s*$/.exec(clid)?.[1] ?? clid;
+  if (src !== '' && clid !== '' && num !== src) return 'CallerID does not match Source';
+  return undefined;
+}
+
 /** Returns undefined for anything that is not a usable Cdr event (other event, no UniqueID, no EndTime). */
 export function cdrFromAmiEvent(e: AmiFields, opts: CdrFromAmiOptions): CdrDocument | undefined {
   const f = caseInsensitive(e);

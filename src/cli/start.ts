@@ -1,6 +1,7 @@
 // `sticky-router start`: runs the router in the foreground until SIGTERM/SIGINT.
 import type { Command } from 'commander';
 import { configOrExit, exitWith } from './config-exit.js';
+import { preflight } from './preflight.js';
 import { ConfigError } from '../config.js';
 import { loadNotifyConfig } from '../abandon/notify-config.js';
 import { createLogger } from '../log.js';
@@ -21,17 +22,16 @@ export function registerStart(program: Command): void {
         if (err instanceof ConfigError || /^config: /.test((err as Error).message)) exitWith((err as Error).message, 78);
         throw err;
       }
+      const policies = preflight(config);
       const log = createLogger({ level: config.LOG_LEVEL, redactNumbers: config.LOG_REDACT_NUMBERS, format: config.LOG_FORMAT });
       let app: Awaited<ReturnType<typeof startApp>>;
       try {
-        app = await startApp(config, notify, log);
+        app = await startApp(config, notify, log, policies);
       } catch (err) {
-        if (err instanceof AriAuthError || err instanceof AmiAuthError) {
-          log.fatal({ err: err.message }, 'credentials rejected');
-          process.stderr.write(`sticky-router: ${err.message}\n`);
-          process.exit(2);
-        }
-        throw err;
+        const auth = err instanceof AriAuthError || err instanceof AmiAuthError;
+        log.fatal({ err: (err as Error).message }, auth ? 'credentials rejected' : 'start-up failed');
+        process.stderr.write(`sticky-router: ${(err as Error).message}\n`);
+        process.exit(auth ? 2 : 1);
       }
       log.info({ app: config.ARI_APP }, 'sticky-router started');
       let stopping = false;

@@ -25,6 +25,10 @@ export class Call {
   linkedid: string | undefined;
   leftStasis = false;
   logged = false;
+  /** The hand-off request has returned (or failed): decideMs is known. */
+  decided = false;
+  /** The ring ended before the hand-off returned: write the record when it does. */
+  logPending = false;
 
   constructor(
     readonly channelId: string,

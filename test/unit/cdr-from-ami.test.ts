@@ -155,3 +155,16 @@ test('queue calls: the agent talk time from AgentComplete replaces billsec, whic
   // Consumed once; a call without AgentComplete keeps billsec.
   assert.equal(cdrFromAmiEvent(e, { minTalkSeconds: () => 1, connectedSeconds: (u, d) => times.take(u, d) })?.talk_seconds, 5);
 });
+
+test('forged Cdr events (caller-ID CR/LF injection) are recognised', async () => {
+  const { forgedCdr } = await import('../../src/cdr/from-ami.js');
+  const genuine = { Event: 'Cdr', Privilege: 'cdr,all', Source: '+12025550100', CallerID: '"" <+12025550100>', Destination: 's', UniqueID: '1.1', EndTime: '2026-11-21 10:00:05', LinkedID: '1.1' };
+  assert.equal(forgedCdr(genuine), undefined);
+  assert.equal(forgedCdr({ ...genuine, CallerID: '+12025550100' }), undefined, 'a bare number');
+  assert.equal(forgedCdr({ ...genuine, CallerID: '', Source: '' }), undefined, 'anonymous');
+  // "anonymous\r\nSource: +12025550177\r\nX: " in the caller number: Source overwritten, CallerID cut.
+  assert.match(forgedCdr({ ...genuine, Source: '+12025550177', CallerID: '"" <anonymous', X: '>' }) ?? '', /unexpected fields X/);
+  assert.match(forgedCdr({ ...genuine, Source: '+12025550177', CallerID: '"" <anonymous>' }) ?? '', /CallerID does not match Source/);
+  // An "Event: Cdr" smuggled into another event keeps that event's keys.
+  assert.match(forgedCdr({ ...genuine, Privilege: 'call,all', ChannelState: '4', Exten: '100' }) ?? '', /unexpected fields ChannelState, Exten/);
+});

@@ -92,7 +92,16 @@ test('Telegram flood control and bad chat; the token never appears in logs or er
   await waitUntil(() => outbox.counts().telegram?.failed === 1, 3000, 'chat not found given up');
 
   const logs = cap.text();
-  assert.match(logs, /Internal Server Error at \/bot<token>\/sendMessage/);
+  assert.match(logs, /Internal Server Error at <redacted>/);
   assert.match(logs, /chat not found/);
   assert.ok(!logs.includes(token) && !logs.includes('AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw'), 'token absent from every log line');
+});
+
+test('an error page that echoes the request path does not leak the secret URL into logs', async () => {
+  const { scrubUrl } = await import('../../src/abandon/notifiers/http.js');
+  const url = 'https://hooks.slack.com/services/T0REL/B0REL/s3cr3tPath?token=abc123';
+  const page = 'Cannot POST /services/T0REL/B0REL/s3cr3tPath?token=abc123 (see https://hooks.slack.com/services/T0REL/B0REL/s3cr3tPath?token=abc123)';
+  const out = scrubUrl(page, url);
+  assert.doesNotMatch(out, /s3cr3tPath|abc123/);
+  assert.match(out, /Cannot POST <redacted>/);
 });

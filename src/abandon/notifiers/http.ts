@@ -44,11 +44,28 @@ export async function postJson(url: string, body: string, opts: PostOptions): Pr
   const text = await readBounded(res, signal);
   if (res.status >= 200 && res.status < 300) return { status: res.status, body: text };
   throw new DeliveryError(
-    `${opts.label}: HTTP ${res.status}${text ? ` ${oneLine(text)}` : ''}`,
+    `${opts.label}: HTTP ${res.status}${text ? ` ${oneLine(scrubUrl(text, url))}` : ''}`,
     isPermanentStatus(res.status),
     retryAfterMs(res.headers.get('retry-after')),
     text,
   );
+}
+
+/**
+ * Receivers and proxies echo the request path in error pages ("Cannot POST
+ * /services/T0/B0/<secret>"); Slack and Telegram URLs carry their secret there.
+ */
+export function scrubUrl(text: string, url: string): string {
+  let out = text;
+  try {
+    const u = new URL(url);
+    for (const part of [u.href, `${u.pathname}${u.search}`, u.pathname, u.search.slice(1)]) {
+      if (part.length > 1) out = out.split(part).join('<redacted>');
+    }
+  } catch {
+    /* not a URL: nothing to scrub */
+  }
+  return out;
 }
 
 export function isPermanentStatus(status: number): boolean {
