@@ -43,11 +43,17 @@ export function forgedCdr(e: AmiFields): string | undefined {
   const unexpected = Object.keys(e).filter((k) => !cdrKeys.has(k.toLowerCase()));
   if (unexpected.length > 0) return `unexpected fields ${unexpected.slice(0, 5).join(', ')}`;
   if (e.Privilege !== undefined && !/^cdr,/.test(e.Privilege)) return `privilege ${e.Privilege}`;
-  const src = e.Source ?? '';
+  // A field injected after the caller number cuts CallerID short: `"" <anonymous`
+  // with the real closing `>` pushed into the forged field. Asterisk also truncates
+  // long numbers (so a prefix is fine) and rewrites withheld ones (a complete
+  // `<…>` that differs from Source is fine).
   const clid = e.CallerID ?? '';
-  // "name" <number> or a bare number: the number must be the Source.
-  const num = /<([^<>]*)>\s*$/.exec(clid)?.[1] ?? clid;
-  if (src !== '' && clid !== '' && num !== src) return 'CallerID does not match Source';
+  const open = clid.lastIndexOf('<');
+  if (open >= 0 && !clid.slice(open).includes('>')) {
+    const num = clid.slice(open + 1);
+    const src = e.Source ?? '';
+    if (!src.startsWith(num) && !num.startsWith(src)) return 'CallerID cut short and not matching Source';
+  }
   return undefined;
 }
 
