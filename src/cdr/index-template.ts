@@ -27,6 +27,21 @@ const keyword = { type: 'keyword' } as const;
 const date = { type: 'date' } as const;
 const integer = { type: 'integer' } as const;
 
+// Shared by the CDR and abandon indices.
+const dailyIndexSettings = {
+  // Explicit: an idle shard otherwise skips scheduled refreshes and a new record stays unsearchable.
+  'index.refresh_interval': '1s',
+  // Newest first on disk: the lookup (sort @timestamp desc, size 1) can stop early.
+  'index.sort.field': '@timestamp',
+  'index.sort.order': 'desc',
+} as const;
+const keywordMappings = {
+  dynamic: true,
+  // Unknown strings (e.g. a future field) stay exact keywords, never analysed text.
+  date_detection: false,
+  dynamic_templates: [{ strings_as_keywords: { match_mapping_type: 'string' as const, mapping: { type: 'keyword' as const, ignore_above: 1024 } } }],
+};
+
 /**
  * The CDR template for `${prefix}-*`. Priority 200 so it wins over the stack's
  * built-in templates (priority 100) should a prefix overlap them. The abandon
@@ -39,18 +54,9 @@ export function cdrTemplate(prefix: string): TemplateSpec {
     index_patterns: [`${prefix}-*`],
     priority: 200,
     template: {
-      settings: {
-        // Explicit: an idle shard otherwise skips scheduled refreshes and a new CDR stays unsearchable.
-        'index.refresh_interval': '1s',
-        // Newest first on disk: the lookup (sort @timestamp desc, size 1) can stop early.
-        'index.sort.field': '@timestamp',
-        'index.sort.order': 'desc',
-      },
+      settings: dailyIndexSettings,
       mappings: {
-        dynamic: true,
-        // Unknown strings (e.g. a future field) stay exact keywords, never analysed text.
-        date_detection: false,
-        dynamic_templates: [{ strings_as_keywords: { match_mapping_type: 'string', mapping: { type: 'keyword', ignore_above: 1024 } } }],
+        ...keywordMappings,
         properties: {
           id: keyword,
           '@timestamp': date,
@@ -102,11 +108,9 @@ export function abandonTemplate(prefix: string): TemplateSpec {
     index_patterns: [`${prefix}-abandons-*`],
     priority: 201,
     template: {
-      settings: { 'index.refresh_interval': '1s', 'index.sort.field': '@timestamp', 'index.sort.order': 'desc' },
+      settings: dailyIndexSettings,
       mappings: {
-        dynamic: true,
-        date_detection: false,
-        dynamic_templates: [{ strings_as_keywords: { match_mapping_type: 'string', mapping: { type: 'keyword', ignore_above: 1024 } } }],
+        ...keywordMappings,
         properties: {
           id: keyword,
           '@timestamp': date,
