@@ -4,14 +4,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DateTime } from 'luxon';
-import { Client } from '@elastic/elasticsearch';
 import { testCluster } from '../es-double/cluster.js';
 import { startRouter, type RouterProcess } from '../support/router.js';
 import { startAriProxy, type AriProxy } from '../support/ari-proxy.js';
 import { call } from '../support/sipp.js';
-import { historyDoc, seedHistory } from '../support/history.js';
+import { historyDoc, seededCluster } from '../support/history.js';
 import { hangupAllChannels, harnessEnv, waitChannelsGone } from '../support/harness.js';
-import { installTemplates } from '../../src/cdr/index-template.js';
 
 const prefix = `it-ari-${Date.now()}`;
 let cluster: Awaited<ReturnType<typeof testCluster>>;
@@ -20,11 +18,7 @@ let router: RouterProcess;
 
 before(async () => {
   await hangupAllChannels();
-  cluster = await testCluster();
-  const es = new Client({ node: cluster.node });
-  await installTemplates(es, prefix);
-  await es.close();
-  await seedHistory(cluster.node, prefix, [historyDoc('+12025550400', '1003', DateTime.utc().minus({ minutes: 5 }))]);
+  cluster = await seededCluster(prefix, [historyDoc('+12025550400', '1003', DateTime.utc().minus({ minutes: 5 }))]);
   proxy = await startAriProxy(harnessEnv.ARI_URL);
   router = await startRouter({ ARI_URL: proxy.url, ES_NODE: cluster.node, ES_INDEX_PREFIX: prefix });
 });

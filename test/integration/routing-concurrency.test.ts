@@ -4,14 +4,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DateTime } from 'luxon';
-import { Client } from '@elastic/elasticsearch';
 import { testCluster } from '../es-double/cluster.js';
 import { watchAmi, type AmiWatch } from '../support/ami-events.js';
 import { startRouter, type RouterProcess } from '../support/router.js';
 import { call, startAgent, type Agent } from '../support/sipp.js';
-import { historyDoc, seedHistory } from '../support/history.js';
+import { historyDoc, seededCluster } from '../support/history.js';
 import { waitChannelsGone, waitEndpointState, hangupAllChannels, phoneUp } from '../support/harness.js';
-import { installTemplate } from '../../src/cdr/index-template.js';
 
 const prefix = `it-concurrency-${Date.now()}`;
 let cluster: Awaited<ReturnType<typeof testCluster>>;
@@ -27,12 +25,8 @@ const callers = Array.from({ length: 20 }, (_, i) => ({
 
 before(async () => {
   await hangupAllChannels();
-  cluster = await testCluster();
-  const es = new Client({ node: cluster.node });
-  await installTemplate(es, prefix);
-  await es.close();
   const now = DateTime.utc();
-  await seedHistory(cluster.node, prefix, callers.filter((c) => c.agent).map((c, i) => historyDoc(c.number, c.agent!, now.minus({ minutes: 1 + i }))));
+  cluster = await seededCluster(prefix, callers.filter((c) => c.agent).map((c, i) => historyDoc(c.number, c.agent!, now.minus({ minutes: 1 + i }))));
   ami = await watchAmi();
   router = await startRouter({ ES_NODE: cluster.node, ES_INDEX_PREFIX: prefix, AGENT_RING_TIMEOUT: 'PT8S' });
   agents = await Promise.all(['1001', '1002', '1003'].map((a) => phoneUp(a, () => startAgent(a, { ringMs: 300 }))));

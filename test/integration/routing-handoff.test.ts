@@ -3,14 +3,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DateTime } from 'luxon';
-import { Client } from '@elastic/elasticsearch';
 import { testCluster } from '../es-double/cluster.js';
 import { watchAmi, type AmiWatch } from '../support/ami-events.js';
 import { startRouter } from '../support/router.js';
 import { call, startAgent } from '../support/sipp.js';
-import { historyDoc, seedHistory } from '../support/history.js';
+import { historyDoc, seededCluster } from '../support/history.js';
 import { waitChannelsGone, waitEndpointState, hangupAllChannels, phoneUp } from '../support/harness.js';
-import { installTemplate } from '../../src/cdr/index-template.js';
 
 const prefix = `it-handoff-${Date.now()}`;
 let cluster: Awaited<ReturnType<typeof testCluster>>;
@@ -18,12 +16,8 @@ let ami: AmiWatch;
 
 before(async () => {
   await hangupAllChannels();
-  cluster = await testCluster();
-  const es = new Client({ node: cluster.node });
-  await installTemplate(es, prefix);
-  await es.close();
   const now = DateTime.utc();
-  await seedHistory(cluster.node, prefix, [historyDoc('+12025550300', '1002', now.minus({ minutes: 3 })), historyDoc('+12025550301', '1002', now.minus({ minutes: 4 }))]);
+  cluster = await seededCluster(prefix, [historyDoc('+12025550300', '1002', now.minus({ minutes: 3 })), historyDoc('+12025550301', '1002', now.minus({ minutes: 4 }))]);
   ami = await watchAmi();
 });
 

@@ -8,10 +8,8 @@ import { testCluster } from '../es-double/cluster.js';
 import { watchAmi, type AmiWatch } from '../support/ami-events.js';
 import { startRouter, type RouterProcess } from '../support/router.js';
 import { call, startAgent } from '../support/sipp.js';
-import { historyDoc, seedHistory } from '../support/history.js';
+import { historyDoc, seededCluster } from '../support/history.js';
 import { waitChannelsGone, waitEndpointState, hangupAllChannels, phoneUp, harnessEnv } from '../support/harness.js';
-import { installTemplate } from '../../src/cdr/index-template.js';
-import { Client } from '@elastic/elasticsearch';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,12 +24,8 @@ const decisionFor = (caller: string) => (l: Record<string, unknown>) => l.event 
 
 before(async () => {
   await hangupAllChannels();
-  cluster = await testCluster();
-  const es = new Client({ node: cluster.node });
-  await installTemplate(es, prefix);
-  await es.close();
   const now = DateTime.utc();
-  await seedHistory(cluster.node, prefix, [
+  cluster = await seededCluster(prefix, [
     historyDoc('+12025550100', '1002', now.minus({ minutes: 10 })),
     historyDoc('+12025550111', '1002', now.minus({ minutes: 45 })), // outside the 30 min window
     historyDoc('+12025550122', '1003', now.minus({ minutes: 5 })), // 1003 has no phone: offline

@@ -4,6 +4,8 @@ import { Client } from '@elastic/elasticsearch';
 import { DateTime } from 'luxon';
 import { randomUUID } from 'node:crypto';
 import type { CdrDocument } from '../../src/cdr/schema.js';
+import { installTemplates } from '../../src/cdr/index-template.js';
+import { testCluster } from '../es-double/cluster.js';
 
 export function historyDoc(customer: string, agent: string, endedAt: DateTime, talkSeconds = 120): CdrDocument {
   const end = endedAt.toUTC();
@@ -37,4 +39,17 @@ export async function seedHistory(node: string, prefix: string, docs: CdrDocumen
   } finally {
     await client.close();
   }
+}
+
+/** A test cluster with the router's index templates under `prefix` and the given history in it. */
+export async function seededCluster(prefix: string, docs: CdrDocument[]): Promise<Awaited<ReturnType<typeof testCluster>>> {
+  const cluster = await testCluster();
+  const client = new Client({ node: cluster.node });
+  try {
+    await installTemplates(client, prefix);
+  } finally {
+    await client.close();
+  }
+  if (docs.length > 0) await seedHistory(cluster.node, prefix, docs);
+  return cluster;
 }
