@@ -15,6 +15,7 @@ import { Shipper } from './cdr/shipper.js';
 import { createEsClient } from './cdr/es-client.js';
 import { cdrFromAmiEvent, forgedCdr } from './cdr/from-ami.js';
 import { QueueTalkTimes } from './cdr/queue-talk-times.js';
+import { PbxClockMonitor } from './cdr/pbx-clock.js';
 import { DidPolicies } from './routing/did-policy.js';
 import { RingTracker } from './routing/ring-tracker.js';
 import { RecentDecisions } from './routing/recent-decisions.js';
@@ -167,6 +168,7 @@ export async function startApp(config: Config, notify: NotifyConfig, log: Logger
 
   const agentChannelPattern = new RegExp(config.AGENT_CHANNEL_PATTERN);
   const queueTalk = new QueueTalkTimes();
+  const pbxClock = new PbxClockMonitor(log.child({ component: 'cdr' }), config.PBX_TIMEZONE);
   const ingestCdr = (e: AmiEvent) => {
     const forged = forgedCdr(e);
     if (forged) {
@@ -180,6 +182,9 @@ export async function startApp(config: Config, notify: NotifyConfig, log: Logger
       minTalkSeconds: (did) => policies.for(did).minTalkSeconds,
       annotate: (uniqueid, linkedid) => recent.annotate(uniqueid, linkedid),
       connectedSeconds: (uniqueid, dstchannel) => queueTalk.take(uniqueid, dstchannel),
+      timeZone: config.PBX_TIMEZONE,
+      receivedAt: DateTime.utc(),
+      onTimes: (t) => pbxClock.observe(t),
     });
     if (!doc) return;
     // Disk first: once append returns, a crash cannot lose this CDR.

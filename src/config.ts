@@ -1,6 +1,6 @@
 // Environment configuration, validated before anything connects. A bad value stops
 // start-up with one line naming the variable, the value and what was expected.
-import { Duration } from 'luxon';
+import { Duration, IANAZone } from 'luxon';
 import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
 import { z } from 'zod';
 import { isIP } from 'node:net';
@@ -83,6 +83,9 @@ const schema = z
       .default('^PJSIP/(\\d+)-[0-9a-f]+$'),
     MIN_TALK_SECONDS: z.coerce.number({ error: 'a whole number of seconds >= 0' }).int('a whole number of seconds >= 0').min(0, 'a whole number of seconds >= 0').default(1),
     JOURNAL_RETENTION: duration('P7D').prefault('P7D'),
+    // The PBX's zone (IANA). Not needed: Cdr times are read from epoch fields or the
+    // offset is derived per event (src/cdr/pbx-time.ts); set it to override that.
+    PBX_TIMEZONE: z.string().refine((v) => IANAZone.isValidZone(v), 'an IANA time zone such as America/New_York or Asia/Kolkata').optional(),
     ROUTES_FILE: z.string().min(1, 'a path to a JSON file of per-DID settings').optional(),
   })
   .superRefine((c, ctx) => {

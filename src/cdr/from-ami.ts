@@ -3,9 +3,10 @@
 // what tells an inbound queue call (trunk → agent) from an agent's outbound
 // call (agent → trunk) and from an internal one (agent → agent).
 import { createHash } from 'node:crypto';
-import { DateTime } from 'luxon';
+import type { DateTime } from 'luxon';
 import type { CountryCode } from 'libphonenumber-js';
 import { normalizeNumber } from '../numbers.js';
+import { pbxTimes, type PbxTimes } from './pbx-time.js';
 import type { CdrDocument, Direction } from './schema.js';
 
 export type AmiFields = Record<string, string | undefined>;
@@ -24,8 +25,15 @@ export interface CdrFromAmiOptions {
    * from billsec: queue calls, whose billsec includes the hold (see queue-talk-times.ts).
    */
   connectedSeconds?: (uniqueid: string, dstchannel: string) => number | undefined;
-  /** Zone the PBX writes StartTime/AnswerTime/EndTime in (cdr.conf has no UTC option for AMI). Default 'UTC'. */
+  /**
+   * PBX_TIMEZONE: the zone the PBX writes StartTime/AnswerTime/EndTime in. Without it
+   * (and without epoch fields) the offset is derived per event (see pbx-time.ts).
+   */
   timeZone?: string;
+  /** When the router received the event: the reference for deriving the PBX's offset. */
+  receivedAt?: DateTime;
+  /** Told the instants and how they were read (the PBX clock monitor). */
+  onTimes?: (t: PbxTimes) => void;
 }
 
 export const defaultAgentChannelPattern = /^PJSIP\/(\d+)-[0-9a-f]+$/;
@@ -35,7 +43,7 @@ export const defaultAgentChannelPattern = /^PJSIP\/(\d+)-[0-9a-f]+$/;
 // a Cdr with fields appended after its caller ID, carries keys outside this set or a
 // CallerID that no longer ends with its Source.
 const cdrKeys = new Set(
-  ['Event', 'Privilege', 'AccountCode', 'Source', 'Destination', 'DestinationContext', 'CallerID', 'Channel', 'DestinationChannel', 'LastApplication', 'LastData', 'StartTime', 'AnswerTime', 'EndTime', 'Duration', 'BillableSeconds', 'Disposition', 'AMAFlags', 'UniqueID', 'UserField', 'LinkedID', 'SystemName', 'Timestamp', 'SequenceNumber', 'File', 'Line', 'Func'].map((k) => k.toLowerCase()),
+  ['Event', 'Privilege', 'AccountCode', 'Source', 'Destination', 'DestinationContext', 'CallerID', 'Channel', 'DestinationChannel', 'LastApplication', 'LastData', 'StartTime', 'AnswerTime', 'EndTime', 'Duration', 'BillableSeconds', 'Disposition', 'AMAFlags', 'UniqueID', 'UserField', 'LinkedID', 'StartEpoch', 'AnswerEpoch', 'EndEpoch', 'SystemName', 'Timestamp', 'SequenceNumber', 'File', 'Line', 'Func'].map((k) => k.toLowerCase()),
 );
 
 /** Why an AMI event named Cdr is not one cdr_manager wrote, or undefined when it looks genuine. */
@@ -63,11 +71,26 @@ export function cdrFromAmiEvent(e: AmiFields, opts: CdrFromAmiOptions): CdrDocum
   const event = f('Event');
   if (event !== undefined && event.toLowerCase() !== 'cdr') return undefined;
 
-  const zone = opts.timeZone ?? 'UTC';
   const uniqueid = f('UniqueID');
-  const end = pbxTime(f('EndTime'), zone);
-  const start = pbxTime(f('StartTime'), zone);
-  if (!uniqueid || !end) return undefined;
+  const times = pbxTimes(
+    {
+      startTime: f('StartTime'),
+      answerTime: f('AnswerTime'),
+      endTime: f('EndTime'),
+      startEpoch: f('StartEpoch'),
+      answerEpoch: f('AnswerEpoch'),
+      endEpoch: f('EndEpoch'),
+      timestamp: f('Timestamp'),
+      durationSeconds: int(f('Duration')),
+      billableSeconds: int(f('BillableSeconds')),
+    },
+    { zone: opts.timeZone, receivedAt: opts.receivedAt },
+  );
+  if (!uniqueid || !times) return undefined;
+  opts.onTimes?.(times);
+  const iso = (t: DateTime | undefined) => t?.toUTC().toISO() ?? undefined;
+  const end = iso(times.end)!;
+  const start = iso(times.start);
   const linkedid = f('LinkedID') || undefined;
 
   const channel = f('Channel') ?? '';
@@ -106,7 +129,7 @@ export function cdrFromAmiEvent(e: AmiFields, opts: CdrFromAmiOptions): CdrDocum
 
   const number = customer ? normalizeNumber(customer, opts.region) : undefined;
   const startRaw = f('StartTime') ?? '';
-  const answer = pbxTime(f('AnswerTime'), zone);
+  const answer = iso(times.answer);
 
   const doc: CdrDocument = {
     id: cdrId([uniqueid, linkedid ?? '', channel, dstchannel, startRaw]),
@@ -152,18 +175,6 @@ export function cdrId(parts: readonly string[]): string {
 function agentOf(channel: string, pattern: RegExp): string | undefined {
   const m = pattern.exec(channel);
   return m?.[1] || undefined;
-}
-
-/** "YYYY-MM-DD HH:MM:SS" in the PBX's zone → UTC ISO; undefined when empty (AnswerTime of an unanswered call). */
-function pbxTime(raw: string | undefined, zone: string): string | undefined {
-  if (!raw) return undefined;
-  try {
-    const t = DateTime.fromFormat(raw, 'yyyy-MM-dd HH:mm:ss', { zone });
-    return t.isValid ? (t.toUTC().toISO() ?? undefined) : undefined;
-  } catch {
-    // Settings.throwOnInvalid makes luxon throw instead of returning an invalid DateTime.
-    return undefined;
-  }
 }
 
 function int(raw: string | undefined): number {

@@ -2,7 +2,7 @@
 // that `down` never touches an Asterisk somebody else runs.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { harnessEnv } from './credentials.js';
 import { consoleLog, pidFile, projectRoot, rootDir, runDir } from './paths.js';
@@ -68,11 +68,30 @@ function installConfigs(): void {
   }
 }
 
-function prepareRoot(log: (m: string) => void): void {
+/** The zone the harness PBX runs in unless `up --zone` says otherwise. */
+export const defaultZone = 'Etc/UTC';
+
+/**
+ * Asterisk writes CDR times in the zone of the root's /etc/localtime (its TZ
+ * variable does not change them), so that is what a PBX "in a zone" means.
+ */
+function setZone(zone: string): void {
+  if (!/^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/.test(zone) || !existsSync(join(rootDir, 'usr/share/zoneinfo', zone))) {
+    throw new Error(`--zone ${JSON.stringify(zone)}: no such zone in the root's /usr/share/zoneinfo (expected Area/City, e.g. America/New_York)`);
+  }
+  rmSync(join(rootDir, 'etc/localtime'), { force: true });
+  symlinkSync(`/usr/share/zoneinfo/${zone}`, join(rootDir, 'etc/localtime'));
+  writeFileSync(join(rootDir, 'etc/timezone'), `${zone}\n`);
+}
+
+const stateOf = (zone: string) => `${configHash()} ${zone}`;
+
+function prepareRoot(log: (m: string) => void, zone: string): void {
   const tarball = ensureRootTarball(log);
   extractRoot(tarball, rootDir);
   installConfigs();
-  writeFileSync(configHashFile, configHash());
+  setZone(zone);
+  writeFileSync(configHashFile, stateOf(zone));
   // Without /run/asterisk, `asterisk -rx` finds no control socket; without hosts the resolver complains.
   mkdirSync(join(rootDir, 'run/asterisk'), { recursive: true });
   mkdirSync(join(rootDir, 'var/lib/asterisk/keys'), { recursive: true });
@@ -80,15 +99,16 @@ function prepareRoot(log: (m: string) => void): void {
   rmSync(join(rootDir, 'var/lib/asterisk/astdb.sqlite3'), { force: true });
 }
 
-export async function up(log: (m: string) => void, opts: { fresh?: boolean } = {}): Promise<{ started: boolean; pid: number }> {
+export async function up(log: (m: string) => void, opts: { fresh?: boolean; zone?: string } = {}): Promise<{ started: boolean; pid: number }> {
+  const zone = opts.zone ?? defaultZone;
   const existing = runningPid();
-  const sameConfig = existsSync(configHashFile) && readFileSync(configHashFile, 'utf8') === configHash();
+  const sameConfig = existsSync(configHashFile) && readFileSync(configHashFile, 'utf8') === stateOf(zone);
   if (existing && !opts.fresh && sameConfig && (await ariAnswers())) return { started: false, pid: existing };
-  if (existing && !sameConfig) log('configs changed since this Asterisk started: restarting it');
+  if (existing && !sameConfig) log(`configs or zone changed since this Asterisk started: restarting it in ${zone}`);
   if (existing) await down(log);
   mkdirSync(runDir, { recursive: true });
   const t0 = Date.now();
-  prepareRoot(log);
+  prepareRoot(log, zone);
   const out = openSync(consoleLog, 'w');
   const child = spawn('chroot', [rootDir, '/usr/sbin/asterisk', '-f', '-n'], {
     detached: true,
@@ -100,7 +120,7 @@ export async function up(log: (m: string) => void, opts: { fresh?: boolean } = {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (await ariAnswers(500)) {
-      log(`asterisk up (pid ${child.pid}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      log(`asterisk up (pid ${child.pid}, zone ${zone}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       return { started: true, pid: child.pid };
     }
     if (!runningPid()) throw new Error(`asterisk exited during start-up; see ${consoleLog}`);

@@ -1,4 +1,5 @@
-// npm run harness -- up | down | status | logs | env
+// npm run harness -- up [--fresh] [--zone Area/City] | down | status | logs | env
+// --zone runs the PBX in that zone (its /etc/localtime); without it, Etc/UTC.
 import { existsSync, readFileSync } from 'node:fs';
 import { harnessEnv } from './credentials.js';
 import { ariAnswers, down, harnessSupported, runningPid, up } from './asterisk.js';
@@ -14,7 +15,13 @@ async function main(cmd: string | undefined): Promise<number> {
         log(`cannot run here: ${s.why}`);
         return 2;
       }
-      const r = await up(log, { fresh: process.argv.includes('--fresh') });
+      const z = process.argv.indexOf('--zone');
+      const zone = z > 0 ? process.argv[z + 1] : undefined;
+      if (z > 0 && !zone) {
+        log('--zone needs an IANA zone, e.g. --zone America/New_York');
+        return 64;
+      }
+      const r = await up(log, { fresh: process.argv.includes('--fresh'), ...(zone ? { zone } : {}) });
       if (!r.started) log(`already running (pid ${r.pid})`);
       return 0;
     }
@@ -38,7 +45,7 @@ async function main(cmd: string | undefined): Promise<number> {
       for (const [k, v] of Object.entries(harnessEnv)) process.stdout.write(`export ${k}='${v}'\n`);
       return 0;
     default:
-      process.stderr.write('usage: npm run harness -- up [--fresh] | down | status | logs | env\n');
+      process.stderr.write('usage: npm run harness -- up [--fresh] [--zone Area/City] | down | status | logs | env\n');
       return 64;
   }
 }

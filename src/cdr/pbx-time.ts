@@ -1,0 +1,152 @@
+// When a CDR's call started, was answered and ended, as instants. cdr_manager
+// writes StartTime/AnswerTime/EndTime as wall-clock text in the PBX's own zone (its
+// /etc/localtime; the Asterisk process's TZ does not change them), with no offset.
+// In order of trust:
+//   1. epoch fields mapped into the Cdr event (cdr_manager.conf [mappings]
+//      `start,u => StartEpoch`, `answer,u => AnswerEpoch`, `end,u => EndEpoch`):
+//      exact, zone-free, unambiguous in the hour that repeats when DST ends;
+//   2. PBX_TIMEZONE (IANA): the wall clock read in that zone; in the repeated hour
+//      the candidate closest to (and not after) the reference instant wins;
+//   3. no setting: the offset is derived per event as wall clock minus the
+//      reference instant (AMI's epoch `Timestamp` with `timestampevents = yes`, else
+//      the moment the router received the event), rounded to 15 minutes. A Cdr is
+//      posted seconds after the call ends, so this is the offset in force at the end,
+//      also in the repeated hour. Needs unbatched CDRs (cdr.conf batch = no).
+// Pure: the reference instant is a parameter.
+import { DateTime, IANAZone } from 'luxon';
+
+export type TimeSource = 'epoch' | 'zone' | 'derived_offset' | 'utc';
+
+export interface PbxTimeInput {
+  startTime?: string;
+  answerTime?: string;
+  endTime?: string;
+  startEpoch?: string;
+  answerEpoch?: string;
+  endEpoch?: string;
+  /** AMI `Timestamp` (epoch seconds with micro), when manager.conf has timestampevents = yes. */
+  timestamp?: string;
+  /** Duration and BillableSeconds: repair start/answer when the call crossed a DST change. */
+  durationSeconds?: number;
+  billableSeconds?: number;
+}
+
+export interface PbxTimeOptions {
+  /** PBX_TIMEZONE. */
+  zone?: string;
+  /** When the event was received (the router's clock): the reference without `timestamp`. */
+  receivedAt?: DateTime;
+}
+
+export interface PbxTimes {
+  start?: DateTime;
+  answer?: DateTime;
+  end: DateTime;
+  source: TimeSource;
+  /** The PBX's UTC offset at the end of the call, in minutes (wall clock minus UTC). */
+  offsetMinutes: number;
+}
+
+const WALL = 'yyyy-MM-dd HH:mm:ss';
+const QUARTER_HOUR_MS = 15 * 60_000;
+
+/** The CDR's instants, or undefined without a usable end time. */
+export function pbxTimes(input: PbxTimeInput, opts: PbxTimeOptions = {}): PbxTimes | undefined {
+  const endEpoch = epoch(input.endEpoch);
+  const endWall = wallMs(input.endTime);
+  if (endEpoch !== undefined) {
+    const startEpoch = epoch(input.startEpoch);
+    const answerEpoch = epoch(input.answerEpoch);
+    return {
+      end: utc(endEpoch),
+      ...(startEpoch !== undefined ? { start: utc(startEpoch) } : {}),
+      ...(answerEpoch !== undefined ? { answer: utc(answerEpoch) } : {}),
+      source: 'epoch',
+      offsetMinutes: endWall !== undefined ? roundQuarter(endWall - endEpoch) / 60_000 : 0,
+    };
+  }
+  if (endWall === undefined) return undefined;
+  const reference = epoch(input.timestamp) ?? opts.receivedAt?.toMillis();
+
+  let source: TimeSource;
+  let toInstant: (wall: number, ref: number | undefined) => number;
+  if (opts.zone) {
+    const zone = IANAZone.create(opts.zone);
+    if (!zone.isValid) throw new Error(`pbxTimes: ${JSON.stringify(opts.zone)} is not an IANA time zone`);
+    source = 'zone';
+    toInstant = (wall, ref) => instantInZone(wall, zone, ref);
+  } else if (reference !== undefined) {
+    source = 'derived_offset';
+    const offset = roundQuarter(endWall - reference);
+    toInstant = (wall) => wall - offset;
+  } else {
+    source = 'utc';
+    toInstant = (wall) => wall;
+  }
+  const end = toInstant(endWall, reference);
+  // Start and answer lie before the end: read them against the end, then check
+  // against Asterisk's own second counts, which no DST change can shift.
+  const early = (raw: string | undefined, seconds: number | undefined): number | undefined => {
+    const wall = wallMs(raw);
+    if (wall === undefined) return undefined;
+    const t = toInstant(wall, end);
+    if (seconds !== undefined && Math.abs(end - t - seconds * 1000) > 5 * 60_000) return end - seconds * 1000;
+    return t;
+  };
+  const start = early(input.startTime, input.durationSeconds);
+  const answer = early(input.answerTime, input.billableSeconds);
+  return {
+    end: utc(end),
+    ...(start !== undefined ? { start: utc(start) } : {}),
+    ...(answer !== undefined ? { answer: utc(answer) } : {}),
+    source,
+    offsetMinutes: (endWall - end) / 60_000,
+  };
+}
+
+/**
+ * The instant whose wall clock in `zone` is `wall`. In the repeated hour there are
+ * two: the latest not after `ref` (+ 1 min of clock skew), else the earliest.
+ * In the skipped hour there is none: read it with the offset from before the gap.
+ */
+export function instantInZone(wall: number, zone: IANAZone, ref?: number): number {
+  const offsets = new Set([zone.offset(wall - 86_400_000), zone.offset(wall), zone.offset(wall + 86_400_000)]);
+  const candidates = [...offsets].map((o) => wall - o * 60_000).filter((t) => zone.offset(t) * 60_000 === wall - t).sort((a, b) => a - b);
+  if (candidates.length === 0) return wall - zone.offset(wall - 86_400_000) * 60_000;
+  if (candidates.length === 1 || ref === undefined) return candidates[0]!;
+  const notAfter = candidates.filter((t) => t <= ref + 60_000);
+  return notAfter.length > 0 ? notAfter[notAfter.length - 1]! : candidates[0]!;
+}
+
+function wallMs(raw: string | undefined): number | undefined {
+  if (!raw) return undefined;
+  try {
+    const t = DateTime.fromFormat(raw, WALL, { zone: 'utc' });
+    return t.isValid ? t.toMillis() : undefined;
+  } catch {
+    // Settings.throwOnInvalid makes luxon throw instead of returning an invalid DateTime.
+    return undefined;
+  }
+}
+
+/** "1764590000.123456" → ms; 0 (AnswerEpoch of an unanswered call) and garbage → undefined. */
+function epoch(raw: string | undefined): number | undefined {
+  if (!raw || !/^\d+(\.\d+)?$/.test(raw.trim())) return undefined;
+  const ms = Math.round(Number(raw) * 1000);
+  return ms > 0 ? ms : undefined;
+}
+
+function roundQuarter(ms: number): number {
+  return Math.round(ms / QUARTER_HOUR_MS) * QUARTER_HOUR_MS;
+}
+
+function utc(ms: number): DateTime {
+  return DateTime.fromMillis(ms, { zone: 'utc' });
+}
+
+/** "+05:30" style, for logs. */
+export function formatOffset(minutes: number): string {
+  const sign = minutes < 0 ? '-' : '+';
+  const m = Math.abs(minutes);
+  return `${sign}${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+}
