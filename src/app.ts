@@ -29,6 +29,8 @@ import { createNotifiers } from './abandon/notifiers/index.js';
 import type { NotifyConfig } from './abandon/notify-config.js';
 import { Metrics } from './metrics.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
+import { createRecordings } from './recordings/index.js';
+import { loadRecordingsConfig, type RecordingsConfig } from './recordings/config.js';
 
 export interface App {
   ari: AriConnection;
@@ -40,7 +42,13 @@ export interface App {
   stop(): Promise<void>;
 }
 
-export async function startApp(config: Config, notify: NotifyConfig, log: Logger, policies: DidPolicies = DidPolicies.load(config)): Promise<App> {
+export async function startApp(
+  config: Config,
+  notify: NotifyConfig,
+  log: Logger,
+  policies: DidPolicies = DidPolicies.load(config),
+  recordingsConfig: RecordingsConfig = loadRecordingsConfig(),
+): Promise<App> {
   const clock = () => DateTime.utc();
   const journal = new Journal(config.DATA_DIR);
   const es = createEsClient(config);
@@ -49,6 +57,15 @@ export async function startApp(config: Config, notify: NotifyConfig, log: Logger
     elasticsearch: es ? { client: es, prefix: config.ES_INDEX_PREFIX, timeoutMs: config.LOOKUP_TIMEOUT } : undefined,
     memory: { maxAgeMs: Math.max(config.STICKY_WINDOW * 2, 2 * 3600_000) },
     onError: (source, err) => log.warn({ source, err: (err as Error).message }, 'lookup layer failed'),
+  });
+  const recordings = createRecordings({
+    config: recordingsConfig,
+    httpToken: config.HTTP_TOKEN,
+    journal,
+    es: es ? { client: es, prefix: config.ES_INDEX_PREFIX } : undefined,
+    region: config.DEFAULT_COUNTRY,
+    clock,
+    log: log.child({ component: 'recordings' }),
   });
   const shipper = es ? new Shipper({ journal, client: es, prefix: config.ES_INDEX_PREFIX, log: log.child({ component: 'shipper' }) }) : undefined;
 
@@ -142,6 +159,7 @@ export async function startApp(config: Config, notify: NotifyConfig, log: Logger
       if (decision.action === 'ring') ringTracker.track(call, decision.ringTimeoutMs);
     },
     handOffFailed: (call) => ringTracker.forget(call),
+    recordCall: (did) => recordings.shouldRecord(policies.for(did)),
     onDecided: (call, decision) => {
       call.decided = true;
       recent.remember(call);
@@ -187,6 +205,7 @@ export async function startApp(config: Config, notify: NotifyConfig, log: Logger
       onTimes: (t) => pbxClock.observe(t),
     });
     if (!doc) return;
+    recordings.attach(doc, e);
     // Disk first: once append returns, a crash cannot lose this CDR.
     if (journal.append(doc)) {
       memory.rememberCdr(doc);
@@ -208,6 +227,7 @@ export async function startApp(config: Config, notify: NotifyConfig, log: Logger
     lookupTimeoutMs: config.LOOKUP_TIMEOUT,
     clock,
   };
+  let listenerUrl = '';
   const http = await startHttpServer({
     host: config.HTTP_HOST,
     port: config.HTTP_PORT,
@@ -221,7 +241,9 @@ export async function startApp(config: Config, notify: NotifyConfig, log: Logger
       ami: () => ami.connected,
       ...(es ? { elasticsearch: async () => (await es.ping({}, { requestTimeout: 1000, maxRetries: 0 })) === true } : {}),
     },
+    extraRoutes: recordings.routes(() => listenerUrl),
   });
+  listenerUrl = http.url;
 
   if (es) {
     // A shipper that creates today's index before the template exists gets numbers
@@ -246,6 +268,7 @@ export async function startApp(config: Config, notify: NotifyConfig, log: Logger
   shipper?.start();
   abandonPipeline.start();
   outbox.start();
+  recordings.start();
   return {
     ari,
     ami,
@@ -255,6 +278,7 @@ export async function startApp(config: Config, notify: NotifyConfig, log: Logger
     http,
     async stop() {
       clearInterval(janitor);
+      recordings.stop();
       agentStates.detach();
       await ari.stop();
       abandonPipeline.stop();

@@ -21,6 +21,8 @@ export interface StasisAppDeps extends Omit<RouterDeps, 'handOff' | 'indicateRin
   handOffFailed(call: Call): void;
   /** Called once the decision is made and the call handed off (or failed to be). */
   onDecided(call: Call, decision: Decision): void;
+  /** Whether the dialplan records this DID's call (RECORDINGS and the DID's "record"); unset: it does not. */
+  recordCall?(did: string | undefined): boolean;
 }
 
 export class StasisApp {
@@ -72,7 +74,7 @@ export class StasisApp {
     const decision = await routeCall(call, {
       ...this.deps,
       handOff: async (c, d) => {
-        const t = dialplanTarget(d);
+        const t = dialplanTarget(d, this.deps.recordCall?.(did));
         this.deps.beforeHandOff(c, d);
         try {
           await client.channels.continueInDialplan({ channelId: c.channelId, context: t.context, extension: t.extension, priority: t.priority });
@@ -96,7 +98,7 @@ export class StasisApp {
         agent: original && 'agent' in original ? original.agent : undefined,
         fallback: original?.fallback ?? policy.fallback,
       };
-      const t = dialplanTarget(fb);
+      const t = dialplanTarget(fb, this.deps.recordCall?.(did));
       await client.channels.continueInDialplan({ channelId: channel.id, context: t.context, extension: t.extension, priority: t.priority }).catch(() => undefined);
       call.decision = fb;
       call.reason = fb.reason;

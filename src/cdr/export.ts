@@ -69,6 +69,7 @@ const asteriskFields: readonly (keyof Asterisk)[] = [
 export const csvColumns: readonly string[] = [
   'timestamp', 'id', 'direction', 'customer_e164', 'customer_raw', 'agent', 'talk_seconds', 'talked', 'sticky_reason', 'did',
   ...asteriskFields.map((f) => `asterisk.${f}`),
+  'recording.file', 'recording.duration_s', 'recording.bytes', 'recording.deleted_at',
 ];
 
 export function csvRow(d: CdrDocument): string {
@@ -76,6 +77,7 @@ export function csvRow(d: CdrDocument): string {
   const cells: unknown[] = [
     d['@timestamp'], d.id, d.direction, d.customer_e164, d.customer_raw, d.agent, d.talk_seconds, d.talked, d.sticky_reason, d.did,
     ...asteriskFields.map((f) => a[f]),
+    d.recording?.file, d.recording?.duration_s, d.recording?.bytes, d.recording?.deleted_at,
   ];
   return cells.map(csvCell).join(',') + '\r\n';
 }

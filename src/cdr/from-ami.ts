@@ -43,7 +43,7 @@ export const defaultAgentChannelPattern = /^PJSIP\/(\d+)-[0-9a-f]+$/;
 // a Cdr with fields appended after its caller ID, carries keys outside this set or a
 // CallerID that no longer ends with its Source.
 const cdrKeys = new Set(
-  ['Event', 'Privilege', 'AccountCode', 'Source', 'Destination', 'DestinationContext', 'CallerID', 'Channel', 'DestinationChannel', 'LastApplication', 'LastData', 'StartTime', 'AnswerTime', 'EndTime', 'Duration', 'BillableSeconds', 'Disposition', 'AMAFlags', 'UniqueID', 'UserField', 'LinkedID', 'StartEpoch', 'AnswerEpoch', 'EndEpoch', 'SystemName', 'Timestamp', 'SequenceNumber', 'File', 'Line', 'Func'].map((k) => k.toLowerCase()),
+  ['Event', 'Privilege', 'AccountCode', 'Source', 'Destination', 'DestinationContext', 'CallerID', 'Channel', 'DestinationChannel', 'LastApplication', 'LastData', 'StartTime', 'AnswerTime', 'EndTime', 'Duration', 'BillableSeconds', 'Disposition', 'AMAFlags', 'UniqueID', 'UserField', 'LinkedID', 'StartEpoch', 'AnswerEpoch', 'EndEpoch', 'Recording', 'SystemName', 'Timestamp', 'SequenceNumber', 'File', 'Line', 'Func'].map((k) => k.toLowerCase()),
 );
 
 /** Why an AMI event named Cdr is not one cdr_manager wrote, or undefined when it looks genuine. */

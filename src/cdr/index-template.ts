@@ -68,6 +68,7 @@ export function cdrTemplate(prefix: string): TemplateSpec {
           talked: { type: 'boolean' },
           sticky_reason: keyword,
           did: keyword,
+          recording: { properties: { file: keyword, duration_s: { type: 'float' }, bytes: { type: 'long' }, deleted_at: date } },
           asterisk: {
             properties: {
               src: keyword,

@@ -187,6 +187,11 @@ export class Journal {
     yield* this.read.range.iterate(kind, from.toMillis(), to.toMillis());
   }
 
+  /** Retention deleted this recording: sets recording.deleted_at on the CDRs naming it. Returns how many. */
+  markRecordingDeleted(file: string, at: DateTime): number {
+    return this.w.markRecordingDeleted.run(at.toUTC().toISO()!, file).changes;
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }
@@ -223,6 +228,10 @@ function prepareWrites(db: Database.Database) {
       'DELETE FROM records WHERE rowid IN (SELECT rowid FROM records WHERE shipped_at IS NOT NULL AND shipped_at < ? LIMIT ?)',
     ),
     pruneOld: db.prepare<[number, number]>('DELETE FROM records WHERE rowid IN (SELECT rowid FROM records WHERE ts < ? LIMIT ?)'),
+    // Retention runs rarely (hourly) and JOURNAL_RETENTION bounds the rows: a scan is fine.
+    markRecordingDeleted: db.prepare<[string, string]>(
+      "UPDATE records SET doc = json_set(doc, '$.recording.deleted_at', ?) WHERE kind = 'cdr' AND json_extract(doc, '$.recording.file') = ?",
+    ),
   };
 }
 

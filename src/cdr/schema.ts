@@ -24,6 +24,15 @@ export interface CdrDocument {
   /** The router's reason code, for calls the router handled. */
   sticky_reason?: string;
   did?: string;
+  /** The call's recording (see src/recordings): present when the dialplan recorded it and the file was there. */
+  recording?: {
+    /** Path inside RECORDINGS_DIR: YYYY/MM/DD/<uniqueid>.wav. */
+    file: string;
+    duration_s: number;
+    bytes: number;
+    /** Set when RECORDINGS_RETENTION deleted the file. */
+    deleted_at?: string;
+  };
   asterisk: {
     src: string;
     dst: string;

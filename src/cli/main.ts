@@ -5,6 +5,7 @@ import { registerStart } from './start.js';
 import { registerLookup } from './lookup.js';
 import { registerSetup } from './setup.js';
 import { registerExport } from './export.js';
+import { registerRecordings } from './recordings.js';
 import { version } from '../version.js';
 
 const program = new Command()
@@ -17,5 +18,6 @@ registerStart(program);
 registerLookup(program);
 registerSetup(program);
 registerExport(program);
+registerRecordings(program);
 
 await program.parseAsync(process.argv);

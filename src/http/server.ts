@@ -34,6 +34,17 @@ export interface HttpServerOptions {
   probeTimeoutMs?: number;
   /** /v1/lookup's budget. Default 5 s. */
   lookupTimeoutMs?: number;
+  /** More endpoints (recordings), each with its own access rule. */
+  extraRoutes?: readonly ExtraRoute[];
+}
+
+/** An endpoint a capability adds: `auth` 'open', or a check that returns the refusal to send. */
+export interface ExtraRoute {
+  match: (path: string) => boolean;
+  route: Route;
+  auth: 'open' | ((req: IncomingMessage) => Reply | undefined);
+  /** Shown in the 404 list. */
+  describe: string;
 }
 
 export interface HttpServer {
@@ -48,6 +59,8 @@ interface Entry {
   route: Route;
   /** Probes stay open so an orchestrator needs no secret. */
   open: boolean;
+  /** Its own access check instead of HTTP_TOKEN. */
+  auth?: (req: IncomingMessage) => Reply | undefined;
 }
 
 /** Starts listening; resolves once bound (rejects with a message naming the address when it cannot bind). */
@@ -57,11 +70,13 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
     { match: (p) => p === '/readyz', route: readyRoute(o.ready, o.probeTimeoutMs ?? 2000), open: true },
     { match: (p) => p === '/metrics', route: metricsRoute(o.metrics), open: false },
     { match: (p) => p.startsWith(lookupPrefix) && p.length > lookupPrefix.length, route: lookupRoute({ lookup: o.lookup, region: o.region, timeoutMs: o.lookupTimeoutMs ?? 5000 }), open: false },
+    ...(o.extraRoutes ?? []).map((r) => ({ match: r.match, route: r.route, open: r.auth === 'open', ...(r.auth === 'open' ? {} : { auth: r.auth }) })),
   ];
+  const endpoints = ['/healthz', '/readyz', '/metrics', '/v1/lookup/<number>', ...(o.extraRoutes ?? []).map((r) => r.describe)];
   const log = o.log;
 
   const server = createServer((req, res) => {
-    void handle(req, routes, o.token).then(
+    void handle(req, routes, o.token, endpoints).then(
       (reply) => send(res, req.method === 'HEAD', reply),
       (err: Error) => {
         log.error({ err, path: pathOf(req) }, 'http handler failed');
@@ -89,15 +104,15 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
   };
 }
 
-async function handle(req: IncomingMessage, routes: readonly Entry[], token: string | undefined): Promise<Reply> {
+async function handle(req: IncomingMessage, routes: readonly Entry[], token: string | undefined, endpoints: string[]): Promise<Reply> {
   const path = pathOf(req);
   const entry = routes.find((r) => r.match(path));
   // Authentication before routing: without the token, an unknown path and a known one look alike.
   if (!entry?.open) {
-    const denied = checkBearer(req.headers, token);
+    const denied = entry?.auth ? entry.auth(req) : checkBearer(req.headers, token);
     if (denied) return denied;
   }
-  if (!entry) return json(404, { error: `no such endpoint: ${path.slice(0, 100)}`, endpoints: ['/healthz', '/readyz', '/metrics', '/v1/lookup/<number>'] });
+  if (!entry) return json(404, { error: `no such endpoint: ${path.slice(0, 100)}`, endpoints });
   if (req.method !== 'GET' && req.method !== 'HEAD') return json(405, { error: `${req.method} is not allowed; use GET` }, { allow: 'GET, HEAD' });
   return entry.route(req, path);
 }
@@ -110,6 +125,20 @@ function pathOf(req: IncomingMessage): string {
 
 function send(res: ServerResponse, head: boolean, reply: Reply): void {
   if (res.headersSent) return;
+  if (reply.stream) {
+    const stream = reply.stream;
+    res.writeHead(reply.status, reply.headers);
+    if (head) {
+      stream.destroy();
+      res.end();
+      return;
+    }
+    // A client that goes away mid-file must not leave the file open.
+    res.once('close', () => stream.destroy());
+    stream.once('error', () => res.destroy());
+    stream.pipe(res);
+    return;
+  }
   const isText = typeof reply.body === 'string';
   const body = isText ? (reply.body as string) : `${JSON.stringify(reply.body)}\n`;
   res.writeHead(reply.status, {

@@ -15,6 +15,8 @@ export interface DidPolicy {
   waitForBusyAgentMs: number;
   /** Minimum talk time that counts as "talked" (the CDR pipeline reads it). */
   minTalkSeconds: number;
+  /** ROUTES_FILE "record": false keeps this DID's calls unrecorded when RECORDINGS=on; unset follows RECORDINGS. */
+  record?: boolean;
 }
 
 const iso = z.string().transform((v, ctx) => {
@@ -34,6 +36,7 @@ const override = z
     fallback: z.object({ context: dialplanName, extension: dialplanName }).strict().optional(),
     waitForBusyAgent: iso.optional(),
     minTalkSeconds: z.number().int().min(0).optional(),
+    record: z.boolean().optional(),
   })
   .strict();
 const file = z.object({ default: override.optional(), dids: z.record(z.string().regex(/^\+?[0-9]{1,20}$/, 'a DID of digits'), override).default({}) }).strict();
@@ -65,6 +68,7 @@ export class DidPolicies {
       fallback: o?.fallback ?? b.fallback,
       waitForBusyAgentMs: o?.waitForBusyAgent ?? b.waitForBusyAgentMs,
       minTalkSeconds: o?.minTalkSeconds ?? b.minTalkSeconds,
+      ...((o?.record ?? b.record) !== undefined ? { record: o?.record ?? b.record } : {}),
     });
     const base = merge(env, parsed.data.default);
     return new DidPolicies(base, new Map(Object.entries(parsed.data.dids).map(([did, o]) => [did, merge(base, o)])));

@@ -27,12 +27,17 @@ export interface AgentTrace {
 }
 
 /** Starts a phone for agent 100N on 127.0.0.1:507N. `answer: false` rings until CANCEL. */
-export async function startAgent(ext: string, opts: { answer?: boolean; ringMs?: number } = {}): Promise<Agent> {
+/**
+ * `audioDir`: the phone plays audioDir/agent-audio.pcap once it answers (real RTP,
+ * from media port 6200 + N).
+ */
+export async function startAgent(ext: string, opts: { answer?: boolean; ringMs?: number; audioDir?: string } = {}): Promise<Agent> {
   const port = 5070 + Number(ext.slice(-1));
   const file = join(work, `agent-${ext}-${Date.now()}.msg`);
-  const scenario = opts.answer === false ? 'agent-noanswer.xml' : 'agent.xml';
+  const scenario = opts.answer === false ? 'agent-noanswer.xml' : opts.audioDir ? 'agent-audio.xml' : 'agent.xml';
   const args = ['-sf', join(scenarios, scenario), '-i', '127.0.0.1', '-p', String(port), '-nostdin', '-trace_msg', '-message_file', file, '-key', 'ring_ms', String(opts.ringMs ?? 200), '-timeout', '600'];
-  const proc = spawn('sipp', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (opts.audioDir) args.push('-mp', String(6200 + 2 * Number(ext.slice(-1))));
+  const proc = spawn('sipp', args, { stdio: ['ignore', 'ignore', 'pipe'], ...(opts.audioDir ? { cwd: opts.audioDir } : {}) });
   let err = '';
   proc.stderr!.on('data', (c: Buffer) => (err += c.toString()));
   // sipp exits at once when its port is taken: fail here, not in a confusing assertion later.
@@ -60,21 +65,25 @@ export interface CallResult {
   endedAt: number;
 }
 
-/** A customer calls `did` from `caller`. talkMs after answer, or cancelAfterMs after ringing starts. */
-export function call(did: string, caller: string, opts: { talkMs?: number; cancelAfterMs?: number; localPort?: number; timeoutS?: number } = {}): Promise<CallResult> {
-  const scenario = opts.cancelAfterMs !== undefined ? 'caller-cancel.xml' : 'caller.xml';
+/**
+ * A customer calls `did` from `caller`. talkMs after answer, or cancelAfterMs after ringing starts.
+ * `audioDir`: plays audioDir/caller-audio.pcap after the answer (real RTP, from media port 6100).
+ */
+export function call(did: string, caller: string, opts: { talkMs?: number; cancelAfterMs?: number; localPort?: number; timeoutS?: number; audioDir?: string } = {}): Promise<CallResult> {
+  const scenario = opts.cancelAfterMs !== undefined ? 'caller-cancel.xml' : opts.audioDir ? 'caller-audio.xml' : 'caller.xml';
   const port = opts.localPort ?? 0;
   const args = [
     '127.0.0.1:5060', '-sf', join(scenarios, scenario), '-i', '127.0.0.1', ...(port ? ['-p', String(port)] : []),
     '-s', did, '-key', 'caller', caller, '-key', 'talk_ms', String(opts.talkMs ?? 1000), '-key', 'wait_ms', String(opts.cancelAfterMs ?? 0),
     '-m', '1', '-nostdin', '-timeout', String(opts.timeoutS ?? 60), '-timeout_error',
+    ...(opts.audioDir ? ['-mp', '6100'] : []),
   ];
   const tag = `call-${caller.replace(/\W/g, '')}-${Date.now()}`;
   const errFile = join(work, `${tag}.err`);
   const msgFile = join(work, `${tag}.msg`);
   args.push('-trace_err', '-error_file', errFile, '-trace_msg', '-message_file', msgFile);
   const startedAt = Date.now();
-  const proc = spawn('sipp', args, { stdio: 'ignore' });
+  const proc = spawn('sipp', args, { stdio: 'ignore', ...(opts.audioDir ? { cwd: opts.audioDir } : {}) });
   const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
   return new Promise((resolve) =>
     proc.on('exit', (code) => resolve({ exitCode: code ?? -1, startedAt, endedAt: Date.now(), errors: read(errFile).slice(-1500), trace: read(msgFile) })),
