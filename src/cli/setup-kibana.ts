@@ -3,7 +3,7 @@
 // re-run updates the same objects). Data view titles follow ES_INDEX_PREFIX.
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { dataViewTitles, ids } from '../kibana/saved-objects.js';
+import { dataViewTitles, ids, recordingLinkFormat } from '../kibana/saved-objects.js';
 
 export type KibanaAuth = { username: string; password: string } | { apiKey: string };
 
@@ -12,6 +12,8 @@ export interface ImportOptions {
   indexPrefix?: string;
   /** Where the router's ECS logs land. Default `logs-sticky_router-*`. */
   logsPattern?: string;
+  /** PUBLIC_URL: the base of the recording links on the CDR data view. */
+  recordingsUrl?: string;
   /** Kibana space id; default space when unset. */
   space?: string;
   /** Default 30 s. */
@@ -104,7 +106,7 @@ export function importUrl(kibanaUrl: string, space?: string): string {
 
 /** Points the shipped data views at the configured prefix and logs pattern; other lines pass unchanged. */
 function retitle(ndjson: string, opts: ImportOptions): string {
-  if (opts.indexPrefix === undefined && opts.logsPattern === undefined) return ndjson;
+  if (opts.indexPrefix === undefined && opts.logsPattern === undefined && opts.recordingsUrl === undefined) return ndjson;
   const titles = dataViewTitles(opts);
   const byId: Record<string, string> = { [ids.cdrView]: titles.cdr, [ids.abandonView]: titles.abandons, [ids.decisionView]: titles.decisions };
   return ndjson
@@ -115,6 +117,12 @@ function retitle(ndjson: string, opts: ImportOptions): string {
       const title = o.type === 'index-pattern' && o.id ? byId[o.id] : undefined;
       if (!title || !o.attributes) return line;
       o.attributes.title = title;
+      if (o.id === ids.cdrView && opts.recordingsUrl) {
+        const attrs = o.attributes as { fieldFormatMap?: string };
+        const formats = JSON.parse(attrs.fieldFormatMap ?? '{}') as Record<string, unknown>;
+        formats['recording.file'] = recordingLinkFormat(opts.recordingsUrl);
+        attrs.fieldFormatMap = JSON.stringify(formats);
+      }
       return JSON.stringify(o);
     })
     .join('\n');

@@ -44,7 +44,11 @@ export function registerSetup(program: Command): void {
       }
       if (opts.kibana) {
         try {
-          const r = await importKibanaObjects(opts.kibana, kibanaAuth(process.env), savedObjects, { indexPrefix: config.ES_INDEX_PREFIX });
+          const r = await importKibanaObjects(opts.kibana, kibanaAuth(process.env), savedObjects, {
+            indexPrefix: config.ES_INDEX_PREFIX,
+            // The recording links in the CDR view point where browsers reach the router.
+            ...(process.env.PUBLIC_URL ? { recordingsUrl: process.env.PUBLIC_URL } : {}),
+          });
           process.stdout.write(`kibana: imported ${r.successCount} saved objects (${r.imported.map((o) => o.title ?? o.id).join(', ')})\n`);
         } catch (err) {
           const status = err instanceof KibanaImportError ? err.status : undefined;

@@ -32,6 +32,20 @@ export interface SavedObjectsOptions {
   indexPrefix?: string;
   /** Where the user's log shipper writes the router's ECS lines. Default `logs-sticky_router-*`. */
   logsPattern?: string;
+  /** PUBLIC_URL: where browsers reach the router (the HTTPS proxy). Default the compose stack's Caddy. */
+  recordingsUrl?: string;
+}
+
+/** The compose stack's HTTPS proxy (docker/caddy/Caddyfile): the default base of the recording links. */
+export const defaultRecordingsUrl = 'https://localhost:8443';
+
+/**
+ * The recording link on each CDR: our stable play endpoint, which asks for the
+ * recordings password (HTTP Basic) and redirects to a fresh signed media link; a
+ * signed link stored in Kibana would expire.
+ */
+export function recordingLinkFormat(base: string): Record<string, unknown> {
+  return { id: 'url', params: { type: 'a', urlTemplate: `${base.replace(/\/+$/, '')}/v1/recordings/play?file={{value}}`, labelTemplate: '▶ listen ({{value}})', openLinkInCurrentTab: false } };
 }
 
 /** Stable ids: re-importing with overwrite updates these objects instead of adding copies. */
@@ -40,6 +54,7 @@ export const ids = {
   abandonView: 'sticky-router-abandons',
   decisionView: 'sticky-router-decisions',
   callsOfNumber: 'sticky-router-search-calls-of-number',
+  callsWithRecording: 'sticky-router-search-calls-with-recording',
   decisions: 'sticky-router-search-decisions',
   abandons: 'sticky-router-search-abandons',
   hitRate: 'sticky-router-lens-hit-rate',
@@ -261,7 +276,13 @@ function dashboard(panels: Panel[]): SavedObject {
 export function buildSavedObjects(o: SavedObjectsOptions = {}): SavedObject[] {
   const t = dataViewTitles(o);
   return [
-    dataView(ids.cdrView, t.cdr, 'sticky-router: CDRs', { talk_seconds: durationSeconds, 'asterisk.duration': durationSeconds, 'asterisk.billsec': durationSeconds }),
+    dataView(ids.cdrView, t.cdr, 'sticky-router: CDRs', {
+      talk_seconds: durationSeconds,
+      'asterisk.duration': durationSeconds,
+      'asterisk.billsec': durationSeconds,
+      'recording.duration_s': durationSeconds,
+      'recording.file': recordingLinkFormat(o.recordingsUrl ?? defaultRecordingsUrl),
+    }),
     dataView(ids.abandonView, t.abandons, 'sticky-router: abandoned calls', { waited_seconds: durationSeconds }),
     dataView(ids.decisionView, t.decisions, 'sticky-router: routing decisions (router logs)'),
 
@@ -272,6 +293,14 @@ export function buildSavedObjects(o: SavedObjectsOptions = {}): SavedObject[] {
       'Edit the number in the query (E.164, with +). Every CDR leg of every call to or from that customer, newest first.',
       'customer_e164 : "+12025550100"',
       ['direction', 'customer_e164', 'agent', 'talk_seconds', 'sticky_reason', 'did', 'asterisk.disposition', 'asterisk.uniqueid'],
+    ),
+    search(
+      ids.callsWithRecording,
+      ids.cdrView,
+      'sticky-router: calls with a recording',
+      'Calls the PBX recorded, newest first. Click the recording to listen: the router asks for the recordings password (RECORDINGS_TOKEN) once per browser session and plays the file through a fresh signed link. Recordings that retention deleted drop out.',
+      'recording.file : * and not recording.deleted_at : *',
+      ['customer_e164', 'agent', 'direction', 'did', 'recording.duration_s', 'recording.file', 'sticky_reason', 'asterisk.uniqueid'],
     ),
     search(
       ids.decisions,
@@ -361,6 +390,7 @@ export function buildSavedObjects(o: SavedObjectsOptions = {}): SavedObject[] {
       { id: ids.abandonsByQueue, type: 'lens', x: 0, y: 24, w: 24, h: 14 },
       { id: ids.abandonsByWait, type: 'lens', x: 24, y: 24, w: 24, h: 14 },
       { id: ids.abandons, type: 'search', x: 0, y: 38, w: 48, h: 16 },
+      { id: ids.callsWithRecording, type: 'search', x: 0, y: 54, w: 48, h: 16 },
     ]),
   ];
 }

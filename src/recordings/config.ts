@@ -17,7 +17,7 @@ const duration = (example: string) =>
 
 const schema = z.object({
   /** on: the router asks the dialplan to record (per DID: ROUTES_FILE "record"), and serves the recordings. */
-  RECORDINGS: z.enum(['on', 'off']).default('off'),
+  RECORDINGS: z.enum(['on', 'off'], { error: 'on or off' }).default('off'),
   /** The router's view of the directory Asterisk writes to (dialplan global RECORDINGS_DIR): a mount or the chroot's path. */
   RECORDINGS_DIR: z.string().min(1, 'a directory path').default('/var/spool/asterisk/recordings'),
   /** Bearer token for the search API; HTTP_TOKEN is accepted too. */

@@ -27,9 +27,11 @@ export class LinkSigner {
   verify(token: string, now: DateTime): LinkCheck {
     const m = /^([A-Za-z0-9_-]{1,2048})\.([A-Za-z0-9_-]{43})$/.exec(token);
     if (!m) return { ok: false, why: 'malformed' };
-    const given = Buffer.from(m[2]!, 'base64url');
-    const want = this.mac(m[1]!);
-    // Both are 32 bytes (43 base64url characters); compare in constant time.
+    // Compare the text, not decoded bytes: base64url's last character carries spare
+    // bits, and a decoder ignores them, so another spelling of the same MAC must fail too.
+    // Both are 43 ASCII characters; compared in constant time.
+    const given = Buffer.from(m[2]!, 'ascii');
+    const want = Buffer.from(b64(this.mac(m[1]!)), 'ascii');
     if (given.length !== want.length || !timingSafeEqual(given, want)) return { ok: false, why: 'bad_signature' };
     let claims: { v?: unknown; f?: unknown; e?: unknown };
     try {

@@ -20,6 +20,7 @@ import { launchChromium } from '../support/browser.js';
 import { parseWavHeader } from '../../src/recordings/wav.js';
 import { LinkSigner } from '../../src/recordings/signer.js';
 import { Client } from '@elastic/elasticsearch';
+import { spawn } from 'node:child_process';
 
 const prefix = `it-recordings-${Date.now()}`;
 const token = 'recordings-test-token-0123456789';
@@ -111,7 +112,7 @@ function wavOf(path: string) {
 let sticky: Found | undefined;
 let stickyFile = '';
 
-test('a sticky call is recorded from the agent\'s answer, both legs mixed, into RECORDINGS_DIR/YYYY/MM/DD/<uniqueid>.wav', async () => {
+test('a sticky call is recorded from the agent\'s answer, both legs mixed, into RECORDINGS_DIR/YYYY/MM/DD/<uniqueid>.wav', async (t) => {
   const agent = await phoneUp('1002', () => startAgent('1002', { ringMs: 800, audioDir: audio }));
   let uniqueid = '';
   try {
@@ -136,6 +137,7 @@ test('a sticky call is recorded from the agent\'s answer, both legs mixed, into 
     const control = tonePower(wav.samples, 8000, 2500);
     assert.ok(p440 > 100 * control, `caller's tone in the mix (440 Hz ${p440.toExponential(2)} vs 2500 Hz ${control.toExponential(2)})`);
     assert.ok(p1000 > 100 * control, `agent's tone in the mix (1000 Hz ${p1000.toExponential(2)} vs 2500 Hz ${control.toExponential(2)})`);
+    t.diagnostic(`sticky: WAV ${wav.seconds.toFixed(3)} s, bridged ${talked.toFixed(3)} s; tone power 440 Hz ${p440.toExponential(2)}, 1000 Hz ${p1000.toExponential(2)}, 2500 Hz ${control.toExponential(2)}`);
 
     sticky = found.find((x) => x.uniqueid === uniqueid)!;
     assert.equal(sticky.number, '+12025550140');
@@ -184,7 +186,7 @@ test('the signed link serves the WAV whole (audio/wav, Content-Length, Accept-Ra
   assert.equal(beyond.headers.get('content-range'), `bytes */${file.length}`);
 });
 
-test('headless chromium plays the link in an <audio> element and reads a finite duration', async () => {
+test('headless chromium plays the link in an <audio> element and reads a finite duration', async (t) => {
   assert.ok(sticky, 'the sticky call was recorded');
   const [fresh] = await searchUntil(`uniqueid=${sticky.uniqueid}`, (r) => r.length === 1);
   const browser = await launchChromium();
@@ -203,6 +205,7 @@ test('headless chromium plays the link in an <audio> element and reads a finite 
       setTimeout(() => reject(new Error('no duration after 15 s (readyState ' + a.readyState + ')')), 15000);
     })`)) as number;
     assert.ok(Number.isFinite(duration), `finite duration ${duration}`);
+    t.diagnostic(`chromium <audio>.duration ${duration} s; CDR duration_s ${sticky.duration_s}`);
     assert.ok(Math.abs(duration - sticky.duration_s) < 0.1, `chromium reads ${duration.toFixed(2)} s, the CDR says ${sticky.duration_s} s`);
   } finally {
     await browser.close();
@@ -289,7 +292,40 @@ test('the Kibana link: /v1/recordings/play checks access (bearer or Basic) and r
   assert.equal((await fetch(`${httpUrl()}/v1/recordings?number=%2B12025550140`)).status, 401);
 });
 
-test('a queue call (no history) is recorded from the queue\'s connect; a DID with "record": false is not', async () => {
+test('the CLI: `sticky-router recordings <number> [--json]` asks the running router and prints its links', async () => {
+  assert.ok(sticky, 'the sticky call was recorded');
+  const port = new URL(httpUrl()).port;
+  // Asynchronous: the Elasticsearch double answers from this process's event loop.
+  const cli = (args: string[], env: Record<string, string>) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const p = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', '..', 'src/cli/main.ts'), 'recordings', ...args], {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, HTTP_PORT: port, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      p.on('exit', (status) => resolve({ status, stdout, stderr }));
+    });
+  const json = await cli(['+12025550140', '--json'], { RECORDINGS_TOKEN: token });
+  assert.equal(json.status, 0, json.stderr);
+  const answer = JSON.parse(json.stdout) as { recordings: Found[] };
+  const mine = answer.recordings.find((r) => r.uniqueid === sticky!.uniqueid);
+  assert.ok(mine, 'the call is listed');
+  assert.equal((await fetch(mine.url, { method: 'HEAD' })).status, 200, 'its link plays');
+  const human = await cli(['+12025550140'], { RECORDINGS_TOKEN: token });
+  assert.equal(human.status, 0, human.stderr);
+  assert.match(human.stdout, new RegExp(`\\+12025550140 +agent 1002 .* s  ${sticky.uniqueid.replace('.', '\\.')}\\n  http://127\\.0\\.0\\.1:${port}/media/`));
+  const denied = await cli(['+12025550140'], { RECORDINGS_TOKEN: 'not-the-token-0123456789' });
+  assert.equal(denied.status, 2, 'a wrong token exits 2');
+  assert.match(denied.stderr, /401/);
+  const bad = await cli(['not-a-number'], { RECORDINGS_TOKEN: token });
+  assert.equal(bad.status, 64);
+  assert.match(bad.stderr, /not a phone number/);
+});
+
+test('a queue call (no history) is recorded from the queue\'s connect; a DID with "record": false is not', async (t) => {
   const agent = await phoneUp('1001', () => startAgent('1001', { ringMs: 300, audioDir: audio }));
   try {
     const result = await call('100', '+12025550150', { talkMs: 3000, audioDir: audio });
@@ -301,6 +337,7 @@ test('a queue call (no history) is recorded from the queue\'s connect; a DID wit
     assert.equal(found!.uniqueid, uid);
     assert.equal(found!.agent, '1001');
     const wav = wavOf(join(recDir, DateTime.utc().toFormat('yyyy/MM/dd'), `${uid}.wav`));
+    t.diagnostic(`queue: WAV ${wav.seconds.toFixed(3)} s, bridged ${talked.toFixed(3)} s`);
     assert.ok(Math.abs(wav.seconds - talked) <= 0.5, `queue call WAV ${wav.seconds.toFixed(2)} s vs talk ${talked.toFixed(2)} s`);
     assert.ok(tonePower(wav.samples, 8000, 440) > 100 * tonePower(wav.samples, 8000, 2500), "caller's tone");
     assert.ok(tonePower(wav.samples, 8000, 1000) > 100 * tonePower(wav.samples, 8000, 2500), "agent's tone");

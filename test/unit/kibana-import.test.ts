@@ -115,6 +115,22 @@ test('ES_INDEX_PREFIX and the logs pattern rename the data views; nothing else c
   }
 });
 
+test('PUBLIC_URL points the CDR view\'s recording links at the router\'s play endpoint behind the proxy', async () => {
+  const kbn = await fakeKibana(okAnswer);
+  try {
+    await importKibanaObjects(kbn.url, undefined, shipped, { recordingsUrl: 'https://pbx.example.com/rec/' });
+    const sent = kbn.received[0]!.parts[0]!.body.trim().split('\n').map((l) => JSON.parse(l) as { type: string; id: string; attributes: { fieldFormatMap?: string } });
+    const cdr = sent.find((o) => o.id === 'sticky-router-cdr')!;
+    const format = (JSON.parse(cdr.attributes.fieldFormatMap!) as Record<string, { id: string; params: { urlTemplate: string } }>)['recording.file']!;
+    assert.equal(format.id, 'url');
+    assert.equal(format.params.urlTemplate, 'https://pbx.example.com/rec/v1/recordings/play?file={{value}}');
+    const shippedCdr = readFileSync(shipped, 'utf8').split('\n').find((l) => l.includes('"id":"sticky-router-cdr"'))!;
+    assert.match(shippedCdr, /https:\/\/localhost:8443\/v1\/recordings\/play\?file=\{\{value\}\}/, 'as shipped: the compose stack\'s Caddy');
+  } finally {
+    await kbn.close();
+  }
+});
+
 test('objects Kibana refuses are named with their error; 401 names the credentials', async () => {
   const kbn = await fakeKibana(() => ({
     status: 200,

@@ -187,6 +187,7 @@ test('the issue asks for: CDR, abandon and decision data views; three searches; 
   assert.match(JSON.parse(byKey.get(`search:${ids.callsOfNumber}`)!.attributes.kibanaSavedObjectMeta.searchSourceJSON).query.query, /^customer_e164 : "\+\d+"$/);
   assert.match(JSON.parse(byKey.get(`search:${ids.decisions}`)!.attributes.kibanaSavedObjectMeta.searchSourceJSON).query.query, /event\.action : "decision"/);
   assert.ok(byKey.has(`search:${ids.abandons}`));
+  assert.equal(JSON.parse(byKey.get(`search:${ids.callsWithRecording}`)!.attributes.kibanaSavedObjectMeta.searchSourceJSON).query.query, 'recording.file : * and not recording.deleted_at : *');
   const onDashboard = new Set(byKey.get(`dashboard:${ids.dashboard}`)!.references.map((r) => r.id));
   for (const id of [ids.hitRate, ids.reasonsOverTime, ids.abandonsByQueue, ids.abandonsByWait]) assert.ok(onDashboard.has(id), id);
 });
