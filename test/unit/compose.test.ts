@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { configNames } from '../../src/config.js';
 import { notifyConfigNames } from '../../src/abandon/notify-config.js';
+import { recordingsConfigNames } from '../../src/recordings/config.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const composeFile = join(root, 'docker', 'compose.yml');
@@ -46,8 +47,8 @@ function sourceExists(context: string, src: string): boolean {
   const re = new RegExp(`^${src.split('/').pop()!.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
   return readdirSync(dir).some((f) => re.test(f));
 }
-test('compose.yml parses and has the five services the issue asks for (plus the one-shot setup)', () => {
-  assert.deepEqual(Object.keys(compose.services).sort(), ['asterisk', 'elasticsearch', 'kibana', 'router', 'setup', 'sipp']);
+test('compose.yml parses and has the five services the issue asks for (plus the one-shot setup and the HTTPS proxy)', () => {
+  assert.deepEqual(Object.keys(compose.services).sort(), ['asterisk', 'caddy', 'elasticsearch', 'kibana', 'router', 'setup', 'sipp']);
   assert.match(compose.services.elasticsearch!.image!, /elasticsearch:\$\{STACK_VERSION:-8\.\d+\.\d+\}$/);
   assert.match(compose.services.kibana!.image!, /kibana:\$\{STACK_VERSION:-8\.\d+\.\d+\}$/);
 });
@@ -73,8 +74,8 @@ test('every build context, Dockerfile, COPY source and bind mount exists in the 
   }
 });
 
-test('the router gets only variables the config schemas know (src/config.ts, src/abandon/notify-config.ts)', () => {
-  const known = new Set<string>([...configNames, ...notifyConfigNames]);
+test('the router gets only variables the config schemas know (src/config.ts, src/abandon/notify-config.ts, src/recordings/config.ts)', () => {
+  const known = new Set<string>([...configNames, ...notifyConfigNames, ...recordingsConfigNames]);
   for (const name of ['router', 'setup']) {
     const unknown = envNames(compose.services[name]!).filter((n) => !known.has(n));
     assert.deepEqual(unknown, [], `${name}: variables no schema reads`);
@@ -117,5 +118,25 @@ test('the Asterisk image installs the same config directories as the chroot harn
   const rootfs = readFileSync(join(root, 'test', 'harness', 'rootfs.ts'), 'utf8');
   const pkgs = /const packages = \[([^\]]*)\]/.exec(rootfs)![1]!.match(/'([^']+)'/g)!.map((p) => p.slice(1, -1));
   for (const p of pkgs) assert.match(text, new RegExp(`\\b${p}\\b`), `installs ${p}`);
-  assert.match(text, /CMD \["asterisk", "-f", "-n"\]/);
+  assert.match(text, /CMD \["sh", "-c", "umask 0002 && exec asterisk -f -n"\]/);
+});
+
+test('recordings: Asterisk and the router share one volume at the dialplan\'s RECORDINGS_DIR; Caddy fronts only the recordings', () => {
+  const globals = readFileSync(join(root, 'dialplan', 'extensions.conf'), 'utf8');
+  const dialplanDir = /^RECORDINGS_DIR = (\S+)$/m.exec(globals)?.[1];
+  assert.ok(dialplanDir, 'extensions.conf [globals] RECORDINGS_DIR');
+  const mount = (s: Service) => (s.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`)).find((v) => v.startsWith('recordings:'));
+  assert.equal(mount(compose.services.asterisk!), `recordings:${dialplanDir}`);
+  assert.equal(mount(compose.services.router!), `recordings:${dialplanDir}`);
+  const env = compose.services.router!.environment as Record<string, string>;
+  assert.equal(env.RECORDINGS_DIR, dialplanDir, 'the router reads where Asterisk writes');
+  const caddy = compose.services.caddy as Service & { ports?: string[] };
+  const cenv = caddy.environment as Record<string, string>;
+  assert.equal(cenv.ROUTER_UPSTREAM, `asterisk:${env.HTTP_PORT}`, 'Caddy reaches the router in the asterisk namespace');
+  assert.equal(env.PUBLIC_URL, `https://${cenv.RECORDINGS_SITE}`, 'the links point at Caddy');
+  assert.deepEqual(caddy.ports, [`127.0.0.1:${cenv.RECORDINGS_SITE!.split(':')[1]}:${cenv.RECORDINGS_SITE!.split(':')[1]}`]);
+  assert.equal((compose.services.setup!.environment as Record<string, string>).PUBLIC_URL, env.PUBLIC_URL, 'Kibana\'s links too');
+  const caddyfile = readFileSync(join(composeDir, 'caddy', 'Caddyfile'), 'utf8');
+  assert.match(caddyfile, /@recordings path \/media\/\* \/v1\/recordings \/v1\/recordings\/play/);
+  assert.match(caddyfile, /tls internal/);
 });
