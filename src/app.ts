@@ -28,7 +28,8 @@ import { Outbox } from './abandon/outbox.js';
 import { createNotifiers } from './abandon/notifiers/index.js';
 import type { NotifyConfig } from './abandon/notify-config.js';
 import { Metrics } from './metrics.js';
-import { startHttpServer, type HttpServer } from './http/server.js';
+import { startHttpServer, type HttpServer, type ReadinessProbes } from './http/server.js';
+import { runProbes } from './http/routes/ready.js';
 import { createRecordings } from './recordings/index.js';
 import { loadRecordingsConfig, type RecordingsConfig } from './recordings/config.js';
 
@@ -91,7 +92,7 @@ export async function startApp(
   const abandons = new AbandonSink();
   const recent = new RecentDecisions();
   // Journal-only mode ships nothing, so there is no backlog to alert on.
-  const metrics = new Metrics({ journalBacklog: () => (shipper ? journal.backlog() : 0), shippingErrors: () => shipper?.stats.errors ?? 0 });
+  const metrics = new Metrics({ journalBacklog: () => (shipper ? journal.backlog() : 0), shippingErrors: () => shipper?.stats.errors ?? 0, lookupTimeoutSeconds: config.LOOKUP_TIMEOUT / 1000 });
 
   // Abandons: router-phase ones from the sink, queue ones from AMI; each is logged,
   // journaled (→ `${prefix}-abandons-*`), queue_logged and notified from a durable outbox.
@@ -228,6 +229,11 @@ export async function startApp(
     clock,
   };
   let listenerUrl = '';
+  const readiness: ReadinessProbes = {
+    ari: () => ari.ready,
+    ami: () => ami.connected,
+    ...(es ? { elasticsearch: async () => (await es.ping({}, { requestTimeout: 1000, maxRetries: 0 })) === true } : {}),
+  };
   const http = await startHttpServer({
     host: config.HTTP_HOST,
     port: config.HTTP_PORT,
@@ -236,14 +242,11 @@ export async function startApp(
     region: config.DEFAULT_COUNTRY,
     log: log.child({ component: 'http' }),
     lookup: (n) => explainRoute(n, explainDeps),
-    ready: {
-      ari: () => ari.ready,
-      ami: () => ami.connected,
-      ...(es ? { elasticsearch: async () => (await es.ping({}, { requestTimeout: 1000, maxRetries: 0 })) === true } : {}),
-    },
+    ready: readiness,
     extraRoutes: recordings.routes(() => listenerUrl),
   });
   listenerUrl = http.url;
+  metrics.sampleFrom({ ready: async () => Object.fromEntries(Object.entries(await runProbes(readiness, 2000)).map(([k, c]) => [k, c.ok])) });
 
   if (es) {
     // A shipper that creates today's index before the template exists gets numbers

@@ -24,7 +24,14 @@ export interface MetricsOptions {
   shippingErrors?: Sampler;
   /** Node/process metrics (CPU, memory, event-loop lag, GC, fds). Default true. */
   defaultMetrics?: boolean;
+  /** LOOKUP_TIMEOUT in seconds, exported so an alert can compare the lookup p95 with it. */
+  lookupTimeoutSeconds?: number;
+  /** The /readyz checks at scrape time (e.g. `{ ari: true, ami: false }`): `sticky_ready{check}`. */
+  ready?: ReadySampler;
 }
+
+/** Each readiness check's state now; a throw reports every known check as not ready. */
+export type ReadySampler = () => Record<string, boolean> | Promise<Record<string, boolean>>;
 
 /** Lookup sources pre-created at zero, so a rate() exists before the first call. */
 export const lookupSources = ['memory', 'elasticsearch', 'journal', 'miss', 'failed'] as const;
@@ -37,7 +44,7 @@ const lookupBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02
 // Ringing the agent: seconds to answer, up to a minute (AGENT_RING_TIMEOUT defaults to 20 s).
 const ringBuckets = [0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 25, 30, 45, 60];
 
-type Samplers = Pick<MetricsOptions, 'journalBacklog' | 'callsInProgress' | 'shippingErrors'>;
+type Samplers = Pick<MetricsOptions, 'journalBacklog' | 'callsInProgress' | 'shippingErrors' | 'ready'>;
 
 export class Metrics {
   readonly registry = new Registry();
@@ -52,7 +59,7 @@ export class Metrics {
 
   constructor(opts: MetricsOptions = {}) {
     const registers = [this.registry];
-    const samplers = (this.samplers = { journalBacklog: opts.journalBacklog, callsInProgress: opts.callsInProgress, shippingErrors: opts.shippingErrors });
+    const samplers = (this.samplers = { journalBacklog: opts.journalBacklog, callsInProgress: opts.callsInProgress, shippingErrors: opts.shippingErrors, ready: opts.ready });
     this.decisions = new Counter({ name: 'sticky_decisions_total', help: 'Routing decisions by final reason code', labelNames: ['reason'], registers });
     this.lookups = new Histogram({ name: 'sticky_lookup_seconds', help: 'Time to find the last agent, by the source that answered (miss: no source had one; failed: error or over budget)', labelNames: ['source'], buckets: lookupBuckets, registers });
     this.ringOutcomes = new Counter({ name: 'sticky_ring_outcomes_total', help: 'How ringing the sticky agent ended', labelNames: ['outcome'], registers });
@@ -93,6 +100,31 @@ export class Metrics {
         await sample(this, samplers.callsInProgress);
       },
     });
+    // /readyz as a metric, so Prometheus alerts on it without a blackbox exporter.
+    const readyChecks = new Set(['ari', 'ami']);
+    new Gauge({
+      name: 'sticky_ready',
+      help: 'Readiness checks of /readyz: 1 ready, 0 not (ari: Stasis app registered; ami: logged in; elasticsearch: answers, when ES_NODE is set)',
+      labelNames: ['check'],
+      registers,
+      async collect() {
+        const sampler = samplers.ready;
+        if (!sampler) return;
+        let checks: Record<string, boolean>;
+        try {
+          checks = await sampler();
+        } catch {
+          checks = Object.fromEntries([...readyChecks].map((c) => [c, false]));
+        }
+        for (const [check, ok] of Object.entries(checks)) {
+          readyChecks.add(check);
+          this.set({ check: labelValue(check) }, ok ? 1 : 0);
+        }
+      },
+    });
+    if (opts.lookupTimeoutSeconds !== undefined) {
+      new Gauge({ name: 'sticky_lookup_timeout_seconds', help: 'LOOKUP_TIMEOUT: the lookup budget; past it the caller goes to the fallback', registers }).set(opts.lookupTimeoutSeconds);
+    }
     for (const reason of reasons) this.decisions.inc({ reason }, 0);
     for (const source of lookupSources) this.lookups.zero({ source });
     for (const outcome of ringOutcomes) this.ringOutcomes.inc({ outcome }, 0);
