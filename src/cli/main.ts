@@ -6,6 +6,7 @@ import { registerLookup } from './lookup.js';
 import { registerSetup } from './setup.js';
 import { registerExport } from './export.js';
 import { registerRecordings } from './recordings.js';
+import { registerWaitReady } from './wait-ready.js';
 import { version } from '../version.js';
 
 const program = new Command()
@@ -19,5 +20,6 @@ registerLookup(program);
 registerSetup(program);
 registerExport(program);
 registerRecordings(program);
+registerWaitReady(program);
 
 await program.parseAsync(process.argv);
