@@ -148,7 +148,7 @@ export async function installTemplates(client: Client, prefix: string): Promise<
 
 /** Installs (or updates) the template; returns what it did. Throws TemplateRefusedError when the cluster refuses. */
 export async function installTemplate(client: Client, prefix: string, spec: TemplateSpec = cdrTemplate(prefix)): Promise<TemplateResult> {
-  const hash = bodyHash(spec.body);
+  const hash = templateHash(spec);
   const patterns = [spec.body.index_patterns ?? []].flat();
   try {
     const existing = await client.indices.getIndexTemplate({ name: spec.name }, { ignore: [404] });
@@ -166,6 +166,7 @@ export async function installTemplate(client: Client, prefix: string, spec: Temp
   }
 }
 
-function bodyHash(body: IndexTemplateBody): string {
-  return createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 16);
+/** The hash an installed template carries in `_meta.hash` when it is this version's. */
+export function templateHash(spec: TemplateSpec): string {
+  return createHash('sha256').update(JSON.stringify(spec.body)).digest('hex').slice(0, 16);
 }

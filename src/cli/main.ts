@@ -7,6 +7,7 @@ import { registerSetup } from './setup.js';
 import { registerExport } from './export.js';
 import { registerRecordings } from './recordings.js';
 import { registerWaitReady } from './wait-ready.js';
+import { registerDoctor } from './doctor.js';
 import { version } from '../version.js';
 
 const program = new Command()
@@ -21,5 +22,6 @@ registerSetup(program);
 registerExport(program);
 registerRecordings(program);
 registerWaitReady(program);
+registerDoctor(program);
 
 await program.parseAsync(process.argv);
