@@ -101,6 +101,12 @@ test('the installed `sticky-router start` routes against the harness PBX: ready,
   assert.equal((JSON.parse(l.stdout) as { reason: string }).reason, 'no_history');
 });
 
+test('the installed `sticky-router doctor` finds the harness PBX all well', () => {
+  const r = run(bin, ['doctor'], { ...harnessEnv });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^all \d+ checks OK$/m);
+});
+
 test('the installed `sticky-router setup --kibana` installs templates and imports the packaged Kibana objects', async () => {
   const es: EsDouble = await startEsDouble();
   const imports: string[] = [];
