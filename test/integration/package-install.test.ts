@@ -3,7 +3,8 @@
 // Kibana objects are inside; the native journal works; `setup --kibana` finds the saved
 // objects from the installed package; the systemd unit verifies against the installed binary.
 // --offline: the install comes from npm's cache (filled by `npm ci`), so the test needs no
-// network (it runs inside the harness's network namespace too).
+// network (it runs inside the harness's network namespace too). On Node 20 it builds
+// better-sqlite3 from source: minutes on a loaded machine, hence the long timeout.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -23,7 +24,7 @@ let tarball: string;
 let bin: string;
 
 const run = (cmd: string, args: string[], env: Record<string, string> = {}, cwd = dir) =>
-  spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, timeout: 600_000 });
+  spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, timeout: 1_200_000 });
 
 before(() => {
   assert.ok(existsSync(join(root, 'dist/src/cli/main.js')), 'dist/ is missing: run `npm run build` first');
