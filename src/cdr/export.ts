@@ -8,6 +8,7 @@ import type { DateTime } from 'luxon';
 import { rangeIndices } from './index-names.js';
 import type { Journal } from './journal.js';
 import type { CdrDocument } from './schema.js';
+import type { CallQuality } from './quality.js';
 
 export type ExportFormat = 'csv' | 'ndjson';
 export const exportFormats: readonly ExportFormat[] = ['csv', 'ndjson'];
@@ -65,11 +66,33 @@ const asteriskFields: readonly (keyof Asterisk)[] = [
   'duration', 'billsec', 'disposition', 'amaflags', 'accountcode', 'uniqueid', 'linkedid', 'userfield',
 ];
 
+// Voice quality columns (empty for calls without the [sticky-qos] dialplan): the call's
+// worst figures, then each leg's two directions (rx = received by the PBX).
+const qualityColumns: readonly [string, (q: CallQuality) => unknown][] = [
+  ['quality.mes', (q) => q.mes],
+  ['quality.loss_pct', (q) => q.loss_pct],
+  ['quality.jitter_ms', (q) => q.jitter_ms],
+  ['quality.rtt_ms', (q) => q.rtt_ms],
+  ['quality.codec', (q) => q.codec],
+  ['quality.setup_ms', (q) => q.setup_ms],
+  ['quality.sip_cause', (q) => q.sip_cause],
+  ['quality.hangup_cause', (q) => q.hangup_cause],
+  ['quality.hangup_by', (q) => q.hangup_by],
+  ...(['caller', 'agent'] as const).flatMap((leg) =>
+    (['rx', 'tx'] as const).flatMap((dir) =>
+      (['packets', 'lost', 'loss_pct', 'jitter_ms', 'mes'] as const).map((k): [string, (q: CallQuality) => unknown] => [`quality.${leg}.${dir}.${k}`, (q) => q[leg]?.[dir][k]]),
+    ),
+  ),
+  ['quality.caller.rtt_ms', (q) => q.caller?.rtt_ms],
+  ['quality.agent.rtt_ms', (q) => q.agent?.rtt_ms],
+];
+
 /** The CSV header: fixed, whatever the records hold, so spreadsheets and scripts can rely on it. */
 export const csvColumns: readonly string[] = [
   'timestamp', 'id', 'direction', 'customer_e164', 'customer_raw', 'agent', 'talk_seconds', 'talked', 'sticky_reason', 'did',
   ...asteriskFields.map((f) => `asterisk.${f}`),
   'recording.file', 'recording.duration_s', 'recording.bytes', 'recording.deleted_at',
+  ...qualityColumns.map(([name]) => name),
 ];
 
 export function csvRow(d: CdrDocument): string {
@@ -78,6 +101,7 @@ export function csvRow(d: CdrDocument): string {
     d['@timestamp'], d.id, d.direction, d.customer_e164, d.customer_raw, d.agent, d.talk_seconds, d.talked, d.sticky_reason, d.did,
     ...asteriskFields.map((f) => a[f]),
     d.recording?.file, d.recording?.duration_s, d.recording?.bytes, d.recording?.deleted_at,
+    ...qualityColumns.map(([, get]) => (d.quality ? get(d.quality) : undefined)),
   ];
   return cells.map(csvCell).join(',') + '\r\n';
 }

@@ -8,6 +8,7 @@ import type { CountryCode } from 'libphonenumber-js';
 import { normalizeNumber } from '../numbers.js';
 import { pbxTimes, type PbxTimes } from './pbx-time.js';
 import type { CdrDocument, Direction } from './schema.js';
+import { callQuality } from './quality.js';
 
 export type AmiFields = Record<string, string | undefined>;
 
@@ -43,7 +44,7 @@ export const defaultAgentChannelPattern = /^PJSIP\/(\d+)-[0-9a-f]+$/;
 // a Cdr with fields appended after its caller ID, carries keys outside this set or a
 // CallerID that no longer ends with its Source.
 const cdrKeys = new Set(
-  ['Event', 'Privilege', 'AccountCode', 'Source', 'Destination', 'DestinationContext', 'CallerID', 'Channel', 'DestinationChannel', 'LastApplication', 'LastData', 'StartTime', 'AnswerTime', 'EndTime', 'Duration', 'BillableSeconds', 'Disposition', 'AMAFlags', 'UniqueID', 'UserField', 'LinkedID', 'StartEpoch', 'AnswerEpoch', 'EndEpoch', 'Recording', 'SystemName', 'Timestamp', 'SequenceNumber', 'File', 'Line', 'Func'].map((k) => k.toLowerCase()),
+  ['Event', 'Privilege', 'AccountCode', 'Source', 'Destination', 'DestinationContext', 'CallerID', 'Channel', 'DestinationChannel', 'LastApplication', 'LastData', 'StartTime', 'AnswerTime', 'EndTime', 'Duration', 'BillableSeconds', 'Disposition', 'AMAFlags', 'UniqueID', 'UserField', 'LinkedID', 'StickyQosCaller', 'StickyQosAgent', 'StartEpoch', 'AnswerEpoch', 'EndEpoch', 'Recording', 'SystemName', 'Timestamp', 'SequenceNumber', 'File', 'Line', 'Func'].map((k) => k.toLowerCase()),
 );
 
 /** Why an AMI event named Cdr is not one cdr_manager wrote, or undefined when it looks genuine. */
@@ -131,6 +132,8 @@ export function cdrFromAmiEvent(e: AmiFields, opts: CdrFromAmiOptions): CdrDocum
   const startRaw = f('StartTime') ?? '';
   const answer = iso(times.answer);
 
+  const quality = callQuality({ caller: f('StickyQosCaller'), agent: f('StickyQosAgent'), channel, dstchannel });
+
   const doc: CdrDocument = {
     id: cdrId([uniqueid, linkedid ?? '', channel, dstchannel, startRaw]),
     '@timestamp': end,
@@ -142,6 +145,7 @@ export function cdrFromAmiEvent(e: AmiFields, opts: CdrFromAmiOptions): CdrDocum
     talked,
     ...(note?.reason ? { sticky_reason: note.reason } : {}),
     ...(did ? { did } : {}),
+    ...(quality ? { quality } : {}),
     asterisk: {
       src,
       dst,

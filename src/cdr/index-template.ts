@@ -26,6 +26,28 @@ export class TemplateRefusedError extends Error {}
 const keyword = { type: 'keyword' } as const;
 const date = { type: 'date' } as const;
 const integer = { type: 'integer' } as const;
+const float = { type: 'float' } as const;
+
+// Voice quality (quality.ts): one shape per direction of each leg.
+const stream = { properties: { packets: integer, lost: integer, loss_pct: float, jitter_ms: float, jitter_max_ms: float, mes: float, mes_min: float } } as const;
+const leg = { properties: { rx: stream, tx: stream, rtt_ms: float, codec: keyword, hangup_cause: integer } } as const;
+const qualityMapping = {
+  properties: {
+    caller: leg,
+    agent: leg,
+    mes: float,
+    loss_pct: float,
+    jitter_ms: float,
+    rtt_ms: float,
+    codec: keyword,
+    setup_ms: integer,
+    sip_cause: keyword,
+    hangup_cause: integer,
+    hangup_by: keyword,
+    hangup_source: keyword,
+    trunk: keyword,
+  },
+} as const;
 
 // Shared by the CDR and abandon indices.
 const dailyIndexSettings = {
@@ -69,6 +91,7 @@ export function cdrTemplate(prefix: string): TemplateSpec {
           sticky_reason: keyword,
           did: keyword,
           recording: { properties: { file: keyword, duration_s: { type: 'float' }, bytes: { type: 'long' }, deleted_at: date } },
+          quality: qualityMapping,
           asterisk: {
             properties: {
               src: keyword,

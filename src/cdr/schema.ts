@@ -3,6 +3,8 @@
 // Elasticsearch daily indices `${ES_INDEX_PREFIX}-yyyy.MM.dd` (UTC, by end time).
 // Numbers and ids are keyword fields; never analysed text.
 
+import type { CallQuality } from './quality.js';
+
 export type Direction = 'inbound' | 'outbound' | 'internal';
 
 export interface CdrDocument {
@@ -33,6 +35,8 @@ export interface CdrDocument {
     /** Set when RECORDINGS_RETENTION deleted the file. */
     deleted_at?: string;
   };
+  /** Voice quality of both legs, set-up time and hangup cause (see quality.ts); absent without the [sticky-qos] dialplan. */
+  quality?: CallQuality;
   asterisk: {
     src: string;
     dst: string;

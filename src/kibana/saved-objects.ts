@@ -63,6 +63,12 @@ export const ids = {
   abandonsByQueue: 'sticky-router-lens-abandons-by-queue',
   abandonsByWait: 'sticky-router-lens-abandons-by-wait',
   dashboard: 'sticky-router-dashboard',
+  qualityOverTime: 'sticky-router-lens-quality-over-time',
+  worstCalls: 'sticky-router-lens-worst-calls',
+  qualityByAgent: 'sticky-router-lens-quality-by-agent',
+  qualityByTrunk: 'sticky-router-lens-quality-by-trunk',
+  poorCalls: 'sticky-router-search-poor-calls',
+  qualityDashboard: 'sticky-router-quality-dashboard',
 } as const;
 
 /**
@@ -241,13 +247,18 @@ interface Panel {
   h: number;
 }
 
-function dashboard(panels: Panel[]): SavedObject {
+function dashboard(
+  panels: Panel[],
+  id: string = ids.dashboard,
+  title = 'sticky-router',
+  description = 'Returning callers routed to their last agent: sticky hit rate, why calls fell back, and abandoned calls. Data: the CDR and abandon indices the router ships to Elasticsearch.',
+): SavedObject {
   return {
     type: 'dashboard',
-    id: ids.dashboard,
+    id,
     attributes: {
-      title: 'sticky-router',
-      description: 'Returning callers routed to their last agent: sticky hit rate, why calls fell back, and abandoned calls. Data: the CDR and abandon indices the router ships to Elasticsearch.',
+      title,
+      description,
       timeRestore: true,
       timeFrom: 'now-24h',
       timeTo: 'now',
@@ -392,6 +403,86 @@ export function buildSavedObjects(o: SavedObjectsOptions = {}): SavedObject[] {
       { id: ids.abandons, type: 'search', x: 0, y: 38, w: 48, h: 16 },
       { id: ids.callsWithRecording, type: 'search', x: 0, y: 54, w: 48, h: 16 },
     ]),
+    ...qualityObjects(),
+  ];
+}
+
+// ---- voice quality (quality.* in the CDR documents, src/cdr/quality.ts) -------------
+const metric = (operationType: 'average' | 'min' | 'max', field: string, label: string, decimals = 1): Column => ({
+  label,
+  customLabel: true,
+  dataType: 'number',
+  operationType,
+  sourceField: field,
+  isBucketed: false,
+  scale: 'ratio',
+  params: { emptyAsNull: true, format: { id: 'number', params: { decimals } } },
+});
+const withQuality = 'quality.mes : * or quality.loss_pct : *';
+
+function qualityObjects(): SavedObject[] {
+  const byTerm = (field: string, label: string, size: number): Column => ({ ...topValues(field, label, 'mes', size), params: { ...(topValues(field, label, 'mes', size).params as object), orderDirection: 'asc' } });
+  const perGroup = (field: string, label: string) => ({
+    group: byTerm(field, label, 20),
+    mes: metric('average', 'quality.mes', 'Average MES'),
+    loss: metric('average', 'quality.loss_pct', 'Average loss %', 2),
+    jitter: metric('average', 'quality.jitter_ms', 'Average jitter (ms)', 2),
+    calls: uniqueCalls('Calls'),
+  });
+  const table = (layerId: string, cols: string[]) => ({ layerId, layerType: 'data', columns: cols.map((columnId) => ({ columnId })) });
+  return [
+    lens(
+      ids.qualityOverTime,
+      ids.cdrView,
+      'Voice quality over time',
+      "Average MES (0-100, Asterisk's media experience score; the worse leg of each call) and average and worst packet loss %.",
+      'lnsXY',
+      'qot',
+      { ts: dateHistogram(), mes: metric('average', 'quality.mes', 'Average MES'), loss: metric('average', 'quality.loss_pct', 'Average loss %', 2), worst: metric('max', 'quality.loss_pct', 'Worst loss %', 2) },
+      ['ts', 'mes', 'loss', 'worst'],
+      xy('qot', 'line', 'ts', ['mes', 'loss', 'worst']),
+      withQuality,
+    ),
+    lens(
+      ids.worstCalls,
+      ids.cdrView,
+      'Worst calls',
+      'The 25 calls with the lowest MES: open one in Discover by its uniqueid.',
+      'lnsDatatable',
+      'worst',
+      {
+        call: byTerm('asterisk.uniqueid', 'Call (uniqueid)', 25),
+        mes: metric('min', 'quality.mes', 'MES'),
+        loss: metric('max', 'quality.loss_pct', 'Loss %', 2),
+        jitter: metric('max', 'quality.jitter_ms', 'Jitter (ms)', 2),
+        setup: metric('max', 'quality.setup_ms', 'Set-up (ms)', 0),
+      },
+      ['call', 'mes', 'loss', 'jitter', 'setup'],
+      table('worst', ['call', 'mes', 'loss', 'jitter', 'setup']),
+      withQuality,
+    ),
+    lens(ids.qualityByAgent, ids.cdrView, 'Voice quality by agent', 'Agents with the lowest average MES first.', 'lnsDatatable', 'byagent', perGroup('agent', 'Agent'), ['group', 'mes', 'loss', 'jitter', 'calls'], table('byagent', ['group', 'mes', 'loss', 'jitter', 'calls']), withQuality),
+    lens(ids.qualityByTrunk, ids.cdrView, 'Voice quality by trunk', "By the caller's endpoint (PJSIP/<trunk>), lowest average MES first.", 'lnsDatatable', 'bytrunk', perGroup('quality.trunk', 'Trunk'), ['group', 'mes', 'loss', 'jitter', 'calls'], table('bytrunk', ['group', 'mes', 'loss', 'jitter', 'calls']), withQuality),
+    search(
+      ids.poorCalls,
+      ids.cdrView,
+      'sticky-router: poor-quality calls',
+      'Calls with MES below 70 or more than 3 % packet loss in either direction of either leg. Edit the limits in the query.',
+      'quality.mes < 70 or quality.loss_pct > 3',
+      ['customer_e164', 'agent', 'did', 'quality.mes', 'quality.loss_pct', 'quality.jitter_ms', 'quality.codec', 'quality.trunk', 'quality.hangup_by', 'asterisk.uniqueid'],
+    ),
+    dashboard(
+      [
+        { id: ids.qualityOverTime, type: 'lens', x: 0, y: 0, w: 48, h: 14 },
+        { id: ids.worstCalls, type: 'lens', x: 0, y: 14, w: 24, h: 16 },
+        { id: ids.qualityByAgent, type: 'lens', x: 24, y: 14, w: 24, h: 8 },
+        { id: ids.qualityByTrunk, type: 'lens', x: 24, y: 22, w: 24, h: 8 },
+        { id: ids.poorCalls, type: 'search', x: 0, y: 30, w: 48, h: 16 },
+      ],
+      ids.qualityDashboard,
+      'sticky-router: voice quality',
+      "Per-call voice quality measured by Asterisk at hangup (both legs' RTP statistics): MES, packet loss, jitter, worst calls, by agent and by trunk.",
+    ),
   ];
 }
 

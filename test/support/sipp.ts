@@ -1,7 +1,7 @@
 // Real SIP peers for integration tests: sipp UAS processes play agents' phones,
 // sipp UAC processes play customers calling a DID through the trunk.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -26,16 +26,30 @@ export interface AgentTrace {
   invites: SipMessage[];
 }
 
-/** Starts a phone for agent 100N on 127.0.0.1:507N. `answer: false` rings until CANCEL. */
 /**
+ * A media scenario (caller-media.xml, agent-media.xml) with its pcap baked in: sipp
+ * loads the pcap with the scenario, so the path cannot be a -key.
+ */
+function mediaScenario(name: string, pcap: string): string {
+  const file = join(work, `${name}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.xml`);
+  writeFileSync(file, readFileSync(join(scenarios, `${name}.xml`), 'utf8').replaceAll('@PCAP@', pcap));
+  return file;
+}
+
+/** sipp's RTP port (-mp) for `pcap` phones: below Asterisk's rtp.conf range 10000-20000, apart from `audioDir`'s 6100/620N. */
+const mediaPort = (n: number) => ['-mi', '127.0.0.1', '-mp', String(6000 + n * 4)];
+
+/**
+ * Starts a phone for agent 100N on 127.0.0.1:507N. `answer: false` rings until CANCEL.
  * `audioDir`: the phone plays audioDir/agent-audio.pcap once it answers (real RTP,
  * from media port 6200 + N).
+ * `pcap`: after answering, the phone sends that RTP stream to Asterisk (play_pcap_audio).
  */
-export async function startAgent(ext: string, opts: { answer?: boolean; ringMs?: number; audioDir?: string } = {}): Promise<Agent> {
+export async function startAgent(ext: string, opts: { answer?: boolean; ringMs?: number; audioDir?: string; pcap?: string } = {}): Promise<Agent> {
   const port = 5070 + Number(ext.slice(-1));
   const file = join(work, `agent-${ext}-${Date.now()}.msg`);
-  const scenario = opts.answer === false ? 'agent-noanswer.xml' : opts.audioDir ? 'agent-audio.xml' : 'agent.xml';
-  const args = ['-sf', join(scenarios, scenario), '-i', '127.0.0.1', '-p', String(port), '-nostdin', '-trace_msg', '-message_file', file, '-key', 'ring_ms', String(opts.ringMs ?? 200), '-timeout', '600'];
+  const scenario = opts.pcap ? mediaScenario('agent-media', opts.pcap) : join(scenarios, opts.answer === false ? 'agent-noanswer.xml' : opts.audioDir ? 'agent-audio.xml' : 'agent.xml');
+  const args = ['-sf', scenario, '-i', '127.0.0.1', '-p', String(port), ...(opts.pcap ? mediaPort(Number(ext.slice(-1))) : []), '-nostdin', '-trace_msg', '-message_file', file, '-key', 'ring_ms', String(opts.ringMs ?? 200), '-timeout', '600'];
   if (opts.audioDir) args.push('-mp', String(6200 + 2 * Number(ext.slice(-1))));
   const proc = spawn('sipp', args, { stdio: ['ignore', 'ignore', 'pipe'], ...(opts.audioDir ? { cwd: opts.audioDir } : {}) });
   let err = '';
@@ -68,12 +82,13 @@ export interface CallResult {
 /**
  * A customer calls `did` from `caller`. talkMs after answer, or cancelAfterMs after ringing starts.
  * `audioDir`: plays audioDir/caller-audio.pcap after the answer (real RTP, from media port 6100).
+ * `pcap`: while talking, the caller sends that RTP stream to Asterisk (play_pcap_audio).
  */
-export function call(did: string, caller: string, opts: { talkMs?: number; cancelAfterMs?: number; localPort?: number; timeoutS?: number; audioDir?: string } = {}): Promise<CallResult> {
-  const scenario = opts.cancelAfterMs !== undefined ? 'caller-cancel.xml' : opts.audioDir ? 'caller-audio.xml' : 'caller.xml';
+export function call(did: string, caller: string, opts: { talkMs?: number; cancelAfterMs?: number; localPort?: number; timeoutS?: number; audioDir?: string; pcap?: string } = {}): Promise<CallResult> {
+  const scenario = opts.pcap ? mediaScenario('caller-media', opts.pcap) : join(scenarios, opts.cancelAfterMs !== undefined ? 'caller-cancel.xml' : opts.audioDir ? 'caller-audio.xml' : 'caller.xml');
   const port = opts.localPort ?? 0;
   const args = [
-    '127.0.0.1:5060', '-sf', join(scenarios, scenario), '-i', '127.0.0.1', ...(port ? ['-p', String(port)] : []),
+    '127.0.0.1:5060', '-sf', scenario, '-i', '127.0.0.1', ...(port ? ['-p', String(port)] : []), ...(opts.pcap ? mediaPort(30) : []),
     '-s', did, '-key', 'caller', caller, '-key', 'talk_ms', String(opts.talkMs ?? 1000), '-key', 'wait_ms', String(opts.cancelAfterMs ?? 0),
     '-m', '1', '-nostdin', '-timeout', String(opts.timeoutS ?? 60), '-timeout_error',
     ...(opts.audioDir ? ['-mp', '6100'] : []),

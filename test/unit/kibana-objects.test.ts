@@ -121,6 +121,8 @@ function fieldUses(o: Obj): { view: string; field: string; where: string; types?
             range: ['integer', 'long', 'float', 'double'],
             sum: ['integer', 'long', 'float', 'double'],
             average: ['integer', 'long', 'float', 'double'],
+            min: ['integer', 'long', 'float', 'double'],
+            max: ['integer', 'long', 'float', 'double'],
             terms: ['keyword', 'boolean', 'integer', 'long'],
             unique_count: ['keyword', 'integer', 'long'],
           };
@@ -220,7 +222,8 @@ test('lens charts are internally consistent: column order, accessors and formula
       assert.deepEqual([...layer.columnOrder].sort(), Object.keys(layer.columns).sort(), `${o.id}: columnOrder`);
       for (const col of Object.values(layer.columns)) for (const r of col.references ?? []) assert.ok(layer.columns[r], `${o.id}: ${r}`);
       const vis = o.attributes.state.visualization;
-      const accessors = vis.layers ? vis.layers.flatMap((l: any) => [l.xAccessor, l.splitAccessor, ...l.accessors].filter(Boolean)) : [vis.metricAccessor];
+      // xy: layers[].accessors; datatable: columns[].columnId; metric: metricAccessor.
+      const accessors = vis.layers ? vis.layers.flatMap((l: any) => [l.xAccessor, l.splitAccessor, ...l.accessors].filter(Boolean)) : vis.columns ? vis.columns.map((c: any) => c.columnId) : [vis.metricAccessor];
       for (const a of accessors) assert.ok(layer.columns[a], `${o.id}: accessor ${a}`);
       if (vis.layers) assert.equal(vis.layers[0].layerId, layerId);
       else assert.equal(vis.layerId, layerId);
