@@ -32,6 +32,8 @@ import { startHttpServer, type HttpServer, type ReadinessProbes } from './http/s
 import { runProbes } from './http/routes/ready.js';
 import { createRecordings } from './recordings/index.js';
 import { loadRecordingsConfig, type RecordingsConfig } from './recordings/config.js';
+import type { MonitorConfig } from './monitoring/config.js';
+import { Monitoring } from './monitoring/monitor.js';
 
 export interface App {
   ari: AriConnection;
@@ -49,10 +51,14 @@ export async function startApp(
   log: Logger,
   policies: DidPolicies = DidPolicies.load(config),
   recordingsConfig: RecordingsConfig = loadRecordingsConfig(),
+  monitor?: MonitorConfig,
 ): Promise<App> {
   const clock = () => DateTime.utc();
   const journal = new Journal(config.DATA_DIR);
   const es = createEsClient(config);
+  // Voice quality and outside-API monitoring to the customer's platform (MONITOR_FILE).
+  const monitoring = monitor ? new Monitoring({ config: monitor, notify, dataDir: config.DATA_DIR, log: log.child({ component: 'monitoring' }) }) : undefined;
+  if (es && monitoring) monitoring.observeElasticsearch(es, config.ES_NODE!);
   const { memory, lookup } = createLookup({
     journal,
     elasticsearch: es ? { client: es, prefix: config.ES_INDEX_PREFIX, timeoutMs: config.LOOKUP_TIMEOUT } : undefined,
@@ -96,7 +102,7 @@ export async function startApp(
 
   // Abandons: router-phase ones from the sink, queue ones from AMI; each is logged,
   // journaled (→ `${prefix}-abandons-*`), queue_logged and notified from a durable outbox.
-  const outbox = new Outbox({ dataDir: config.DATA_DIR, notifiers: createNotifiers(notify), dedupeWindowMs: notify.NOTIFY_DEDUPE_WINDOW, log: log.child({ component: 'outbox' }) });
+  const outbox = new Outbox({ dataDir: config.DATA_DIR, notifiers: createNotifiers(notify).map((n) => monitoring?.observeNotifier(n) ?? n), dedupeWindowMs: notify.NOTIFY_DEDUPE_WINDOW, log: log.child({ component: 'outbox' }) });
   const abandonPipeline = new AbandonPipeline({
     sink: abandons,
     ami,
@@ -211,6 +217,7 @@ export async function startApp(
     if (journal.append(doc)) {
       memory.rememberCdr(doc);
       shipper?.notify();
+      monitoring?.onCdr(doc);
       log.debug({ cdr: doc.id, agent: doc.agent, talked: doc.talked, direction: doc.direction }, 'cdr journaled');
     }
   };
@@ -272,6 +279,7 @@ export async function startApp(
   abandonPipeline.start();
   outbox.start();
   recordings.start();
+  monitoring?.start();
   return {
     ari,
     ami,
@@ -287,6 +295,7 @@ export async function startApp(
       abandonPipeline.stop();
       await ami.stop();
       await outbox.stop();
+      await monitoring?.stop();
       await shipper?.stop();
       await http.close();
       await es?.close();

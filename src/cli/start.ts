@@ -5,6 +5,7 @@ import { preflight } from './preflight.js';
 import { ConfigError } from '../config.js';
 import { loadNotifyConfig } from '../abandon/notify-config.js';
 import { loadRecordingsConfig } from '../recordings/config.js';
+import { loadMonitorConfig } from '../monitoring/config.js';
 import { createLogger } from '../log.js';
 import { startApp } from '../app.js';
 import { AriAuthError } from '../ari/connection.js';
@@ -18,9 +19,11 @@ export function registerStart(program: Command): void {
       const config = configOrExit();
       let notify;
       let recordings;
+      let monitor;
       try {
         notify = loadNotifyConfig(process.env);
         recordings = loadRecordingsConfig(process.env);
+        monitor = loadMonitorConfig(process.env);
       } catch (err) {
         if (err instanceof ConfigError || /^config: /.test((err as Error).message)) exitWith((err as Error).message, 78);
         throw err;
@@ -29,7 +32,7 @@ export function registerStart(program: Command): void {
       const log = createLogger({ level: config.LOG_LEVEL, redactNumbers: config.LOG_REDACT_NUMBERS, format: config.LOG_FORMAT });
       let app: Awaited<ReturnType<typeof startApp>>;
       try {
-        app = await startApp(config, notify, log, policies, recordings);
+        app = await startApp(config, notify, log, policies, recordings, monitor);
       } catch (err) {
         const auth = err instanceof AriAuthError || err instanceof AmiAuthError;
         log.fatal({ err: (err as Error).message }, auth ? 'credentials rejected' : 'start-up failed');

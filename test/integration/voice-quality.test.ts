@@ -5,9 +5,14 @@
 //   - clean: no history, so IVR → queue support → 1002; both streams complete.
 // Each call lasts longer than its stream plus one RTCP interval (rtp.conf
 // rtcpinterval, 5 s default): Asterisk computes loss and MES when it sends a report.
+// Monitoring (MONITOR_FILE): voice_quality to an HMAC-verifying receiver (keys
+// rotated between the calls), routing_api over mutual TLS, a third subscription at
+// a dead port whose contacts get one e-mail per outage, and DID 100's limits (MES 70,
+// loss 3 %) alerting on Slack, Telegram and e-mail.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DateTime } from 'luxon';
@@ -20,6 +25,8 @@ import { agentStatesLoaded, decisionAfter, esCdrs, journalCdrs, poll } from '../
 import { historyDoc, seededCluster } from '../support/history.js';
 import { writeRtpPcap, type RtpPcapInfo } from '../support/rtp-pcap.js';
 import type { CdrDocument } from '../../src/cdr/schema.js';
+import { mailHeader, mailText, startNotifyReceivers, unusedPort, type NotifyReceivers } from '../support/notify-receivers.js';
+import { makeCerts, startMtlsReceiver, startSignedReceiver, type Certs } from '../support/monitor-receivers.js';
 
 const prefix = `it-vq-${Date.now()}`;
 const LOSSY_CALLER = '+12025550610';
@@ -32,6 +39,32 @@ let agent: Agent;
 let lossy: RtpPcapInfo;
 let clean: RtpPcapInfo;
 let agentStream: RtpPcapInfo;
+let rx: NotifyReceivers;
+let vq: Awaited<ReturnType<typeof startSignedReceiver>>;
+let mtls: Awaited<ReturnType<typeof startMtlsReceiver>>;
+let certs: Certs;
+let monitorFile: string;
+let deadPort: number;
+const CONSUMER = 'acme-pbx';
+const KEY_V1 = 'first-key-0123456789abcdef';
+const KEY_V2 = 'second-key-fedcba9876543210';
+const receiverKeys = new Map([['1', KEY_V1]]);
+
+/** The router's MONITOR_FILE with these HMAC keys (newest first). */
+function writeMonitorFile(keys: { version: string; secret: string }[]): void {
+  writeFileSync(
+    monitorFile,
+    JSON.stringify({
+      subscriptions: [
+        { id: 'vq', type: 'voice_quality', url: vq.url, auth: { type: 'hmac', consumer_id: CONSUMER, keys }, contacts: ['vq-owner@example.com'] },
+        { id: 'api', type: 'routing_api', url: mtls.url, auth: { type: 'mtls', cert_file: 'client.pem', key_file: 'client.key', ca_file: 'test-ca.pem' } },
+        { id: 'dead', type: 'routing_api', url: `http://127.0.0.1:${deadPort}/gone`, auth: { type: 'hmac', consumer_id: CONSUMER, keys }, contacts: ['noc@example.com'] },
+      ],
+      thresholds: { '100': { mes_below: 70, loss_above: 3 } },
+    }),
+  );
+}
+const routerEnv = () => ({ ES_NODE: cluster.node, ES_INDEX_PREFIX: prefix, AGENT_RING_TIMEOUT: 'PT10S', ...rx.env, MONITOR_FILE: monitorFile, MONITOR_ALERT_AFTER: 'PT4S' });
 
 before(async () => {
   await hangupAllChannels();
@@ -41,7 +74,14 @@ before(async () => {
   agentStream = writeRtpPcap(join(dir, 'agent.pcap'), { seconds: 12, ssrc: 0xa6e47 });
   cluster = await seededCluster(prefix, [historyDoc(LOSSY_CALLER, '1002', DateTime.utc().minus({ minutes: 4 }))]);
   es = new Client({ node: cluster.node });
-  router = await startRouter({ ES_NODE: cluster.node, ES_INDEX_PREFIX: prefix, AGENT_RING_TIMEOUT: 'PT10S' });
+  certs = makeCerts(dir);
+  rx = await startNotifyReceivers();
+  vq = await startSignedReceiver(CONSUMER, receiverKeys);
+  mtls = await startMtlsReceiver(certs);
+  deadPort = await unusedPort();
+  monitorFile = join(dir, 'monitor.json');
+  writeMonitorFile([{ version: '1', secret: KEY_V1 }]);
+  router = await startRouter(routerEnv());
   agent = await phoneUp('1002', () => startAgent('1002', { ringMs: 300, pcap: agentStream.file }));
   await waitEndpointState('1001', 'offline');
   await waitEndpointState('1003', 'offline');
@@ -51,6 +91,9 @@ before(async () => {
 after(async () => {
   await agent?.stop();
   await router?.stop();
+  await vq?.close();
+  await mtls?.close();
+  await rx?.close();
   await es?.close();
   await cluster?.clean(prefix);
   await cluster?.close();
@@ -99,9 +142,39 @@ test('lossy call (sticky path): the caller leg shows the induced ~10 % loss in t
   const mapping = await es.indices.getMapping({ index: hit!.index });
   const props = (Object.values(mapping)[0]!.mappings.properties!.quality as { properties: Record<string, { type?: string }> }).properties;
   assert.equal(props.mes!.type, 'float', 'quality.mes mapped by the template');
+
+  // The voice_quality event, delivered and verified with key v1 by the independent receiver.
+  const [req] = await poll(() => vq.requests.filter((x) => JSON.parse(x.rawBody).call?.uniqueid === doc.asterisk.uniqueid), (x) => x.length >= 1, 20_000, 'the voice_quality event');
+  assert.deepEqual(req!.verdict, { ok: true, version: '1' });
+  assert.equal(req!.headers['idempotency-key'], `vq-${doc.asterisk.uniqueid}`);
+  const ev = JSON.parse(req!.rawBody);
+  log('voice_quality event (lossy)', req!.rawBody);
+  assert.equal(ev.type, 'voice_quality');
+  assert.deepEqual(ev.quality, q, 'the event carries the CDR quality: both legs');
+  assert.equal(ev.quality.caller.rx.loss_pct, q.caller.rx.loss_pct);
+  assert.equal(ev.call.agent, '1002');
+  assert.equal(ev.call.did, '100');
+  assert.equal(ev.call.decision, 'sticky_agent');
+  assert.equal(ev.call.caller, LOSSY_CALLER);
+  assert.deepEqual(ev.breaches, [`MES ${q.mes} below 70`, `packet loss ${q.loss_pct} % above 3 %`]);
+  // DID 100's limits: an alert on every chat/e-mail channel.
+  await poll(() => rx.slack.requests.length + rx.telegram.requests.length + rx.smtp.mails.filter((m) => /Poor call quality/.test(mailHeader(m.raw, 'Subject') ?? '')).length, (n) => n >= 3, 15_000, 'quality alerts on slack, telegram, e-mail');
+  assert.match(JSON.parse(rx.slack.requests[0]!.rawBody).text, new RegExp(`Poor call quality: \\+${LOSSY_CALLER.slice(1)} on 100, agent 1002`));
+  assert.match(JSON.parse(rx.telegram.requests[0]!.rawBody).text, /packet loss 9\.\d+ % above 3 %/);
+  const mail = rx.smtp.mails.find((m) => /Poor call quality/.test(mailHeader(m.raw, 'Subject') ?? ''))!;
+  assert.deepEqual(mail.to, rx.emailTo);
+  assert.match(mailText(mail.raw), /MES \d+(\.\d)? below 70/);
 });
 
-test('clean call (IVR → queue → agent): no loss on either leg, a higher MES', async () => {
+test('clean call (IVR → queue → agent) after a key rotation: no loss on either leg, a higher MES; the receiver verifies with the new key', async () => {
+  // Rotation: the router signs with v2 and v1; the receiver has switched to v2 only.
+  await router.stop();
+  writeMonitorFile([{ version: '2', secret: KEY_V2 }, { version: '1', secret: KEY_V1 }]);
+  receiverKeys.clear();
+  receiverKeys.set('2', KEY_V2);
+  router = await startRouter({ ...routerEnv(), DATA_DIR: router.dataDir });
+  await agentStatesLoaded(router);
+  const alertsBefore = rx.slack.requests.length;
   const r = await call('100', CLEAN_CALLER, { talkMs: 17_500, pcap: clean.file, timeoutS: 60 });
   assert.equal(r.exitCode, 0, `call completed: ${r.errors.slice(0, 300)}`);
   await waitChannelsGone();
@@ -118,4 +191,59 @@ test('clean call (IVR → queue → agent): no loss on either leg, a higher MES'
   // Jitter is real (sipp's timing on a shared machine): only check it is a plausible figure in ms.
   assert.ok(q.caller.rx.jitter_ms! >= 0 && q.caller.rx.jitter_ms! < 60, `jitter ${q.caller.rx.jitter_ms} ms`);
   assert.ok(q.setup_ms! >= 0 && q.setup_ms! < 3000, `set-up (IVR answers) ${q.setup_ms} ms`);
+
+  const [req] = await poll(() => vq.requests.filter((x) => JSON.parse(x.rawBody).call?.uniqueid === doc.asterisk.uniqueid), (x) => x.length >= 1, 20_000, 'the voice_quality event');
+  assert.deepEqual(req!.verdict, { ok: true, version: '2' }, 'verified with the new key');
+  assert.equal(req!.headers['x-sticky-key-version'], '2');
+  assert.deepEqual(vq.recheck(req!, new Map([['1', KEY_V1]])), { ok: true, version: '1' }, 'a receiver still on v1 accepts it too during the overlap');
+  assert.equal(vq.recheck(req!, new Map([['1', 'a-key-the-router-never-had']])).ok, false, 'a wrong key is refused');
+  const ev = JSON.parse(req!.rawBody);
+  log('voice_quality event (clean)', req!.rawBody);
+  assert.equal(ev.quality.loss_pct, 0);
+  assert.equal(ev.quality.caller.rx.loss_pct, 0);
+  assert.equal(ev.quality.agent.rx.loss_pct, 0);
+  assert.equal(ev.call.queue, 'support');
+  assert.equal(ev.call.decision, 'no_history');
+  assert.equal(ev.breaches, undefined);
+  assert.ok(vq.requests.every((x) => x.verdict.ok), 'every delivery verified');
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(rx.slack.requests.length, alertsBefore, 'no quality alert for a clean call');
+});
+
+test('routing_api over mutual TLS: Elasticsearch lookups and bulks arrive from the configured client certificate; another CA or none is refused', async () => {
+  const events = mtls.requests.map((x) => JSON.parse(x.rawBody) as { target: string; operation: string; status_code?: number; latency_ms: number; ok: boolean; endpoint: string });
+  assert.ok(mtls.requests.length > 0 && mtls.requests.every((x) => x.peer === 'sticky-router-client'), `peers: ${[...new Set(mtls.requests.map((x) => x.peer))].join(',')}`);
+  const lookup = events.find((e) => e.target === 'elasticsearch' && e.operation === 'lookup');
+  const bulk = events.find((e) => e.target === 'elasticsearch' && e.operation === 'bulk');
+  log('routing_api samples', JSON.stringify(lookup), JSON.stringify(bulk));
+  assert.ok(lookup && bulk, `lookup and bulk among ${JSON.stringify([...new Set(events.map((e) => e.operation))])}`);
+  assert.equal(lookup.status_code, 200);
+  assert.ok(lookup.latency_ms >= 0 && lookup.latency_ms < 5000);
+  assert.equal(bulk.ok, true);
+  assert.doesNotMatch(JSON.stringify(events), /authorization|password/i);
+  const tryWith = (cert?: { key: string; cert: string }) =>
+    new Promise<string>((resolve) => {
+      const req = httpsRequest(mtls.url, { method: 'POST', ca: certs.caCert, ...(cert ?? {}), agent: false }, (res) => resolve(`HTTP ${res.statusCode}`));
+      req.on('error', (err) => resolve(`refused: ${err.message}`));
+      req.end('{}');
+    });
+  const before = mtls.requests.length;
+  const rogue = await tryWith({ key: certs.rogueKey, cert: certs.rogueCert });
+  const none = await tryWith();
+  assert.match(rogue, /^refused/, `a client certificate from another CA: ${rogue}`);
+  assert.match(none, /^refused/, `no client certificate: ${none}`);
+  assert.equal(mtls.requests.length, before, 'neither reached the handler');
+});
+
+test('a subscription that keeps failing e-mails its contacts once per outage (MONITOR_ALERT_AFTER=PT4S)', async () => {
+  const outage = () => rx.smtp.mails.filter((m) => m.to.includes('noc@example.com'));
+  await poll(outage, (m) => m.length >= 1, 20_000, 'the outage e-mail');
+  // Failing since the first router's start (minutes of retries, a restart in between): still one.
+  await new Promise((r) => setTimeout(r, 5000));
+  assert.equal(outage().length, 1, 'once per outage, across retries and a restart');
+  const m = outage()[0]!;
+  assert.match(mailHeader(m.raw, 'Subject') ?? '', /monitoring webhook dead failing for \d+ min/);
+  assert.match(mailText(m.raw), /ECONNREFUSED/);
+  assert.doesNotMatch(mailText(m.raw), /\/gone/, 'the URL path (may carry a token) is not in the mail');
+  assert.equal(rx.smtp.mails.filter((x) => x.to.includes('vq-owner@example.com')).length, 0, 'the healthy subscription alerted nobody');
 });

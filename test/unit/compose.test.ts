@@ -10,6 +10,7 @@ import { parse } from 'yaml';
 import { configNames } from '../../src/config.js';
 import { notifyConfigNames } from '../../src/abandon/notify-config.js';
 import { recordingsConfigNames } from '../../src/recordings/config.js';
+import { monitorConfigNames } from '../../src/monitoring/config.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const composeFile = join(root, 'docker', 'compose.yml');
@@ -74,8 +75,8 @@ test('every build context, Dockerfile, COPY source and bind mount exists in the 
   }
 });
 
-test('the router gets only variables the config schemas know (src/config.ts, src/abandon/notify-config.ts, src/recordings/config.ts)', () => {
-  const known = new Set<string>([...configNames, ...notifyConfigNames, ...recordingsConfigNames]);
+test('the router gets only variables the config schemas know (src/config.ts, src/abandon/notify-config.ts, src/recordings/config.ts, src/monitoring/config.ts)', () => {
+  const known = new Set<string>([...configNames, ...notifyConfigNames, ...recordingsConfigNames, ...monitorConfigNames]);
   for (const name of ['router', 'setup']) {
     const unknown = envNames(compose.services[name]!).filter((n) => !known.has(n));
     assert.deepEqual(unknown, [], `${name}: variables no schema reads`);
