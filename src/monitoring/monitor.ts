@@ -110,6 +110,8 @@ export class Monitoring {
       /* keep the generic name */
     }
     client.diagnostic.on('request', (_err, ev) => {
+      // Bounded: a request whose response event never comes must not grow this forever.
+      if (started.size > 10_000) started.clear();
       if (ev) started.set(ev.meta.request.id, this.now());
     });
     client.diagnostic.on('response', (err, ev) => {
