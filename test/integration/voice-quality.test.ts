@@ -131,6 +131,9 @@ test('lossy call (sticky path): the caller leg shows the induced ~10 % loss in t
   assert.equal(q.rtt_ms, undefined);
   assert.ok(q.caller.tx.packets > 500, `PBX→caller packets ${q.caller.tx.packets}`);
   assert.equal(q.codec, 'ulaw');
+  // The last fields of each leg's value: cdr_manager's 1024-byte budget did not cut them off.
+  assert.equal(q.agent.codec, 'ulaw');
+  assert.equal(q.agent.hangup_cause, 16);
   assert.equal(q.hangup_by, 'caller');
   assert.equal(q.hangup_cause, 16);
   assert.equal(q.sip_cause, 'SIP 200 OK');
