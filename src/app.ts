@@ -16,6 +16,10 @@ import { createEsClient } from './cdr/es-client.js';
 import { cdrFromAmiEvent, forgedCdr } from './cdr/from-ami.js';
 import { QueueTalkTimes } from './cdr/queue-talk-times.js';
 import { PbxClockMonitor } from './cdr/pbx-clock.js';
+import { QueueState, queueStateEvents } from './queue/members.js';
+import { QueueAttribution, queueAttributionEvents } from './queue/attribution.js';
+import { checkRouteQueues } from './queue/check-queues.js';
+import { abandonFromWait } from './abandon/from-wait.js';
 import { DidPolicies } from './routing/did-policy.js';
 import { RingTracker } from './routing/ring-tracker.js';
 import { RecentDecisions } from './routing/recent-decisions.js';
@@ -82,9 +86,9 @@ export async function startApp(
       port: config.AMI_PORT,
       username: config.AMI_USERNAME,
       password: config.AMI_PASSWORD,
-      // Only what the ring tracker, the CDR pipeline and the abandon pipeline read.
+      // Only what the ring tracker, the CDR pipeline, the abandon pipeline and the queue state read.
       eventFilters: [
-        'Event: (Cdr|DialBegin|DialEnd|Hangup|QueueCallerAbandon|QueueCallerJoin|AgentComplete|BridgeLeave)',
+        `Event: (${[...new Set(['Cdr', 'DialBegin', 'DialEnd', 'Hangup', 'QueueCallerAbandon', 'QueueCallerJoin', 'AgentComplete', 'BridgeLeave', ...queueStateEvents, ...queueAttributionEvents])].join('|')})`,
         'Variable: _*STICKY_',
       ],
     },
@@ -95,6 +99,11 @@ export async function startApp(
     log.child({ component: 'ari' }),
   );
   const agentStates = new AgentStates();
+  const queueState = new QueueState();
+  const refreshQueues = async () => {
+    const r = await queueState.refresh(ami);
+    log.info({ queues: r.queues, members: r.members, queueWrapups: r.wrapups }, 'queue state loaded');
+  };
   const abandons = new AbandonSink();
   const recent = new RecentDecisions();
   // Journal-only mode ships nothing, so there is no backlog to alert on.
@@ -156,6 +165,7 @@ export async function startApp(
   const stasis = new StasisApp({
     lookup,
     agentState: (agent) => agentStates.get(agent),
+    queueMember: (queue, agent) => queueState.lookup(queue, agent),
     policies,
     region: config.DEFAULT_COUNTRY,
     lookupTimeoutMs: config.LOOKUP_TIMEOUT,
@@ -170,6 +180,8 @@ export async function startApp(
     onDecided: (call, decision) => {
       call.decided = true;
       recent.remember(call);
+      const waitAbandon = abandonFromWait(call);
+      if (waitAbandon) abandons.publish(waitAbandon);
       if (call.lookupMs !== undefined && call.caller.e164) metrics.lookup(call.lookupSource ?? (call.lookupError ? 'failed' : 'miss'), call.lookupMs / 1000);
       // StasisEnd for our own continue can beat its HTTP response: handedOffAt, not
       // leftStasis, says whether the dialplan now rings the agent.
@@ -187,12 +199,18 @@ export async function startApp(
   });
   let amiSessions = 0;
   ami.on('connected', () => {
-    if (amiSessions++ > 0) metrics.reconnect('ami');
+    // Queue state is re-read on every session: events missed while AMI was down.
+    if (amiSessions++ > 0) {
+      metrics.reconnect('ami');
+      refreshQueues().catch((err: Error) => log.warn({ err: err.message }, 'queue state not reloaded; queue checks are off until it is'));
+    }
   });
+  ami.on('disconnected', () => queueState.unsync());
   metrics.sampleFrom({ callsInProgress: () => stasis.inStasis.size + ringTracker.size });
 
   const agentChannelPattern = new RegExp(config.AGENT_CHANNEL_PATTERN);
   const queueTalk = new QueueTalkTimes();
+  const attribution = new QueueAttribution();
   const pbxClock = new PbxClockMonitor(log.child({ component: 'cdr' }), config.PBX_TIMEZONE);
   const ingestCdr = (e: AmiEvent) => {
     const forged = forgedCdr(e);
@@ -207,6 +225,7 @@ export async function startApp(
       minTalkSeconds: (did) => policies.for(did).minTalkSeconds,
       annotate: (uniqueid, linkedid) => recent.annotate(uniqueid, linkedid),
       connectedSeconds: (uniqueid, dstchannel) => queueTalk.take(uniqueid, dstchannel),
+      queueMember: (uniqueid, dstchannel) => attribution.take(uniqueid, dstchannel),
       timeZone: config.PBX_TIMEZONE,
       receivedAt: DateTime.utc(),
       onTimes: (t) => pbxClock.observe(t),
@@ -224,12 +243,16 @@ export async function startApp(
   ami.on('event', (e) => {
     ringTracker.onAmiEvent(e);
     queueTalk.onAmiEvent(e);
+    queueState.onAmiEvent(e);
+    attribution.onAmiEvent(e);
     if (e.Event === 'Cdr') ingestCdr(e);
   });
 
   const explainDeps = {
     lookup,
     agentState: (agent: string) => agentStates.get(agent),
+    queueMember: (queue: string, agent: string) => queueState.lookup(queue, agent),
+    recentAbandon: (e164: string, since: DateTime) => abandonPipeline.recentAbandonFor(e164, since),
     policies,
     region: config.DEFAULT_COUNTRY,
     lookupTimeoutMs: config.LOOKUP_TIMEOUT,
@@ -248,7 +271,7 @@ export async function startApp(
     metrics,
     region: config.DEFAULT_COUNTRY,
     log: log.child({ component: 'http' }),
-    lookup: (n) => explainRoute(n, explainDeps),
+    lookup: (n, did) => explainRoute(n, explainDeps, did),
     ready: readiness,
     extraRoutes: recordings.routes(() => listenerUrl),
   });
@@ -274,6 +297,9 @@ export async function startApp(
 
   // AMI first: ring outcomes and CDRs for calls the router hands off arrive there.
   await ami.start();
+  // Before any call: the DIDs' queues must exist, and their members be known.
+  if (policies.queues().length > 0) await checkRouteQueues(policies, queueState, refreshQueues);
+  else await refreshQueues().catch((err: Error) => log.warn({ err: err.message }, 'queue state not loaded'));
   await ari.start();
   shipper?.start();
   abandonPipeline.start();

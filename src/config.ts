@@ -80,7 +80,7 @@ const schema = z
           return false;
         }
       }, 'a regular expression with exactly one capture group, e.g. ^PJSIP/(\\d+)-[0-9a-f]+$')
-      .default('^PJSIP/(\\d+)-[0-9a-f]+$'),
+      .default('^(?:PJSIP|Local)/(\\d+)(?:@[\\w-]+)?-[0-9a-f]+(?:;1)?$'),
     MIN_TALK_SECONDS: z.coerce.number({ error: 'a whole number of seconds >= 0' }).int('a whole number of seconds >= 0').min(0, 'a whole number of seconds >= 0').default(1),
     JOURNAL_RETENTION: duration('P7D').prefault('P7D'),
     // The PBX's zone (IANA). Not needed: Cdr times are read from epoch fields or the

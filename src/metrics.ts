@@ -36,7 +36,7 @@ export type ReadySampler = () => Record<string, boolean> | Promise<Record<string
 /** Lookup sources pre-created at zero, so a rate() exists before the first call. */
 export const lookupSources = ['memory', 'elasticsearch', 'journal', 'miss', 'failed'] as const;
 const ringOutcomes: readonly RingOutcome[] = ['answered', 'no_answer', 'busy', 'unavailable', 'caller_hung_up'];
-const abandonSources: readonly AbandonSource[] = ['sticky_ring', 'queue'];
+const abandonSources: readonly AbandonSource[] = ['sticky_ring', 'sticky_wait', 'queue'];
 const links: readonly Link[] = ['ari', 'ami'];
 
 // 0.1 ms (memory) through 1 s; 0.3 s is the default LOOKUP_TIMEOUT, so "over budget" is one bucket.

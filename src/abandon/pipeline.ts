@@ -117,7 +117,8 @@ export class AbandonPipeline {
     } catch (err) {
       this.o.log.error({ err, abandon: { id: record.id } }, 'abandon notification not queued');
     }
-    if (record.source === 'sticky_ring') await this.queueLog.write(record);
+    // Router-phase abandons: no queue saw them, so the router writes their queue_log lines.
+    if (record.source !== 'queue') await this.queueLog.write(record);
     return record;
   }
 

@@ -130,7 +130,9 @@ export class AbandonRecord implements AbandonFields {
     lines.push(
       this.source === 'sticky_ring'
         ? `Waited: ${formatWait(this.waited_seconds)}, hung up while their agent was ringing`
-        : `Waited: ${formatWait(this.waited_seconds)}${this.queue ? ' in the queue' : ''}, hung up before an agent answered`,
+        : this.source === 'sticky_wait'
+          ? `Waited: ${formatWait(this.waited_seconds)}, hung up while held for their agent, who was on another call`
+          : `Waited: ${formatWait(this.waited_seconds)}${this.queue ? ' in the queue' : ''}, hung up before an agent answered`,
     );
     lines.push(`When: ${formatWhen(this.at, opts.zone)}`);
     lines.push(`Sticky agent: ${this.sticky_agent ? `${this.sticky_agent} (the agent they last spoke to)` : 'none (no recent conversation)'}`);

@@ -3,7 +3,8 @@
 import { EventEmitter } from 'node:events';
 
 export interface AbandonEvent {
-  source: 'sticky_ring' | 'queue';
+  /** queue: in Queue(); sticky_ring: while the sticky agent rang; sticky_wait: while held for the busy sticky agent. */
+  source: 'sticky_ring' | 'sticky_wait' | 'queue';
   /** When the caller hung up (UTC ISO). */
   at: string;
   caller: { raw: string; e164?: string };

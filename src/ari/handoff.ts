@@ -3,6 +3,7 @@
 // because an extra request per call costs set-up time and an ARI-bridged call dies
 // with the router. Extension formats:
 //   [sticky-ring]      <agent>~<ring seconds>~<fallback context>~<fallback exten>[~on|off]
+//                      (a queue member's own interface goes in STICKY_DIAL, set just before)
 //   [sticky-fallback]  <reason>~<fallback context>~<fallback exten>[~on|off]
 // The last field says whether the call is recorded (RECORDINGS and the DID's
 // "record"); without it the dialplan does not record.

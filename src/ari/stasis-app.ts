@@ -77,6 +77,8 @@ export class StasisApp {
         const t = dialplanTarget(d, this.deps.recordCall?.(did));
         this.deps.beforeHandOff(c, d);
         try {
+          // A queue member's interface (hot desk, Local/…@from-queue/n): [sticky-ring] dials STICKY_DIAL.
+          if (d.action === 'ring' && d.dial) await client.channels.setChannelVar({ channelId: c.channelId, variable: 'STICKY_DIAL', value: d.dial });
           await client.channels.continueInDialplan({ channelId: c.channelId, context: t.context, extension: t.extension, priority: t.priority });
         } catch (err) {
           this.deps.handOffFailed(c);

@@ -19,8 +19,10 @@ export interface CdrFromAmiOptions {
   region?: CountryCode;
   /** Minimum billsec for a conversation to count, per DID (a short "wrong number" must not stick). */
   minTalkSeconds: (did: string | undefined) => number;
-  /** What the router knows about the call (DID, reason), keyed by the caller's channel. */
-  annotate?: (uniqueid: string, linkedid?: string) => { did?: string; reason?: string } | undefined;
+  /** What the router knows about the call (DID, reason, the agent it rang), keyed by the caller's channel. */
+  annotate?: (uniqueid: string, linkedid?: string) => { did?: string; reason?: string; rangAgent?: string } | undefined;
+  /** The queue member (agent) who answered this leg of a queue call (AgentConnect). */
+  queueMember?: (uniqueid: string, dstchannel: string) => string | undefined;
   /**
    * Seconds the customer was connected to the agent, where Asterisk reports it apart
    * from billsec: queue calls, whose billsec includes the hold (see queue-talk-times.ts).
@@ -37,7 +39,11 @@ export interface CdrFromAmiOptions {
   onTimes?: (t: PbxTimes) => void;
 }
 
-export const defaultAgentChannelPattern = /^PJSIP\/(\d+)-[0-9a-f]+$/;
+// `PJSIP/1002-0000002a`, and the outer leg of a Local channel to an extension
+// (`Local/1002@from-queue-0000001f;1`: FreePBX's queue members, ring groups).
+export const defaultAgentChannelPattern = /^(?:PJSIP|Local)\/(\d+)(?:@[\w-]+)?-[0-9a-f]+(?:;1)?$/;
+/** The inner leg of a Local channel: its CDR repeats the outer leg's call. */
+const localInnerLeg = /^Local\/[^;]+;2$/;
 
 // Every key cdr_manager writes (plus the LinkedID mapping and AMI's own). Caller IDs
 // reach AMI with CR/LF unescaped; an event that smuggled a "Event: Cdr" line in, or
@@ -97,15 +103,24 @@ export function cdrFromAmiEvent(e: AmiFields, opts: CdrFromAmiOptions): CdrDocum
   const channel = f('Channel') ?? '';
   const dstchannel = f('DestinationChannel') ?? '';
   const pattern = opts.agentChannelPattern ?? defaultAgentChannelPattern;
+  const note = opts.annotate?.(uniqueid, f('LinkedID') || undefined);
+  const lastapp = f('LastApplication') ?? '';
   const callerAgent = agentOf(channel, pattern);
-  const calledAgent = agentOf(dstchannel, pattern);
+  // Who answered: the queue member app_queue named, else the agent the router rang
+  // (a member's interface may be a hot-desk phone or a Local channel), else the channel.
+  const calledAgent =
+    opts.queueMember?.(uniqueid, dstchannel) ?? (lastapp === 'Dial' && note?.rangAgent && dstchannel ? note.rangAgent : undefined) ?? agentOf(dstchannel, pattern);
 
   const src = f('Source') ?? '';
   const dst = f('Destination') ?? '';
   let direction: Direction;
   let agent: string | undefined;
   let customer: string | undefined;
-  if (callerAgent && calledAgent) {
+  if (localInnerLeg.test(channel)) {
+    // Local/…;2 → the phone: the same conversation as the caller → Local/…;1 CDR.
+    direction = 'internal';
+    agent = calledAgent;
+  } else if (callerAgent && calledAgent) {
     // Agent to agent: no customer; `agent` is the one who placed the call.
     direction = 'internal';
     agent = callerAgent;
@@ -120,13 +135,14 @@ export function cdrFromAmiEvent(e: AmiFields, opts: CdrFromAmiOptions): CdrDocum
     customer = src;
   }
 
-  const note = opts.annotate?.(uniqueid, linkedid);
   const did = note?.did;
   const billsec = int(f('BillableSeconds'));
   const talkSeconds = Math.min(billsec, opts.connectedSeconds?.(uniqueid, dstchannel) ?? billsec);
   const disposition = f('Disposition') ?? '';
   // An inbound call answered by the IVR alone is ANSWERED too: without an agent it teaches nothing.
   const talked = disposition === 'ANSWERED' && agent !== undefined && talkSeconds >= opts.minTalkSeconds(did);
+  // An agent's call the customer did not answer: per-DID learnFromAttempts makes it sticky.
+  const attempt = direction === 'outbound' && disposition !== 'ANSWERED' && agent !== undefined && customer !== undefined && customer !== '';
 
   const number = customer ? normalizeNumber(customer, opts.region) : undefined;
   const startRaw = f('StartTime') ?? '';
@@ -143,6 +159,7 @@ export function cdrFromAmiEvent(e: AmiFields, opts: CdrFromAmiOptions): CdrDocum
     ...(agent ? { agent } : {}),
     talk_seconds: talkSeconds,
     talked,
+    ...(attempt ? { attempt: true } : {}),
     ...(note?.reason ? { sticky_reason: note.reason } : {}),
     ...(did ? { did } : {}),
     ...(quality ? { quality } : {}),
@@ -153,7 +170,7 @@ export function cdrFromAmiEvent(e: AmiFields, opts: CdrFromAmiOptions): CdrDocum
       clid: f('CallerID') ?? '',
       channel,
       dstchannel,
-      lastapp: f('LastApplication') ?? '',
+      lastapp,
       lastdata: f('LastData') ?? '',
       start: start ?? end,
       ...(answer ? { answer } : {}),

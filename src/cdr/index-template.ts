@@ -88,6 +88,7 @@ export function cdrTemplate(prefix: string): TemplateSpec {
           agent: keyword,
           talk_seconds: integer,
           talked: { type: 'boolean' },
+          attempt: { type: 'boolean' },
           sticky_reason: keyword,
           did: keyword,
           recording: { properties: { file: keyword, duration_s: { type: 'float' }, bytes: { type: 'long' }, deleted_at: date } },

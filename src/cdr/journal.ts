@@ -36,6 +36,7 @@ export interface JournalHit {
   agent: string;
   endedAt: DateTime;
   talkSeconds: number;
+  via?: 'talk' | 'attempt';
 }
 
 export interface JournalOptions {
@@ -179,6 +180,19 @@ export class Journal {
   }
 
   /**
+   * The `limit` most recent distinct agents of conversations with `e164` since
+   * `since` (with `attempts`, also agents' unanswered outbound calls), newest first.
+   */
+  lastAgentsFor(e164: string, since: DateTime, limit: number, attempts: boolean): JournalHit[] {
+    return this.read.lastAgents.all(e164, since.toMillis(), attempts ? 1 : 0, limit).map((row) => ({
+      agent: row.agent,
+      endedAt: DateTime.fromMillis(row.ts, { zone: 'utc' }),
+      talkSeconds: Number(row.talk_seconds ?? 0),
+      via: row.talked ? 'talk' : 'attempt',
+    }));
+  }
+
+  /**
    * Records of `kind` with @timestamp in [from, to), oldest first, one row in
    * memory at a time. The connection is busy while the generator is open: use a
    * Journal of its own (e.g. readonly) for long exports.
@@ -210,6 +224,14 @@ function prepareReads(db: Database.Database) {
       `SELECT agent, ts, json_extract(doc, '$.talk_seconds') AS talk_seconds FROM records INDEXED BY records_customer_ts
        WHERE customer_e164 = ? AND ts >= ? AND talked = 1 AND kind = 'cdr' AND agent IS NOT NULL
        ORDER BY ts DESC LIMIT 1`,
+    ),
+    lastAgents: db.prepare<[string, number, number, number], { agent: string; ts: number; talk_seconds: number | null; talked: number }>(
+      // One row per agent, its newest (SQLite takes bare columns from the MAX() row).
+      // The attempt flag lives in the document: only this caller's rows are read.
+      `SELECT agent, MAX(ts) AS ts, json_extract(doc, '$.talk_seconds') AS talk_seconds, talked FROM records INDEXED BY records_customer_ts
+       WHERE customer_e164 = ? AND ts >= ? AND kind = 'cdr' AND agent IS NOT NULL
+         AND (talked = 1 OR (? = 1 AND json_extract(doc, '$.attempt') = 1))
+       GROUP BY agent ORDER BY ts DESC LIMIT ?`,
     ),
     range: db.prepare<[RecordKind, number, number], JournalRow>(
       'SELECT id, kind, ts, doc AS json FROM records WHERE kind = ? AND ts >= ? AND ts < ? ORDER BY ts, id',

@@ -17,12 +17,17 @@ export interface CdrDocument {
   customer_e164?: string;
   /** The customer's number exactly as Asterisk had it. */
   customer_raw?: string;
-  /** The agent's extension, from the agent's channel name (e.g. PJSIP/1002-0000001 → 1002). */
+  /**
+   * The agent: the queue member who answered (MemberName, or the extension of its
+   * interface), else the extension in the agent's channel name (PJSIP/1002-0000001 → 1002).
+   */
   agent?: string;
   /** Seconds the customer and the agent were connected (Asterisk's billsec). */
   talk_seconds: number;
   /** True when talk_seconds reached the minimum talk time: only these teach the router. */
   talked: boolean;
+  /** An agent's outbound call the customer did not answer: teaches the router where learnFromAttempts is on. */
+  attempt?: boolean;
   /** The router's reason code, for calls the router handled. */
   sticky_reason?: string;
   did?: string;
@@ -61,4 +66,4 @@ export interface CdrDocument {
 }
 
 /** The fields a lookup reads back; the ES source limits `_source` to these. */
-export const lookupFields = ['@timestamp', 'agent', 'customer_e164', 'talk_seconds'] as const;
+export const lookupFields = ['@timestamp', 'agent', 'customer_e164', 'talk_seconds', 'attempt'] as const;

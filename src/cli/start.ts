@@ -34,6 +34,10 @@ export function registerStart(program: Command): void {
       try {
         app = await startApp(config, notify, log, policies, recordings, monitor);
       } catch (err) {
+        if (err instanceof ConfigError) {
+          log.fatal({ err: err.message }, 'configuration rejected');
+          exitWith(err.message, 78);
+        }
         const auth = err instanceof AriAuthError || err instanceof AmiAuthError;
         log.fatal({ err: (err as Error).message }, auth ? 'credentials rejected' : 'start-up failed');
         process.stderr.write(`sticky-router: ${(err as Error).message}\n`);

@@ -26,7 +26,7 @@ export interface HttpServerOptions {
   metrics: MetricsSource;
   ready: ReadinessProbes;
   /** The `sticky-router lookup --json` answer for a number as given (normalised by the callee too). */
-  lookup(number: string): Promise<object>;
+  lookup(number: string, did?: string): Promise<object>;
   /** DEFAULT_COUNTRY, to accept national numbers on /v1/lookup. */
   region?: CountryCode;
   log: Logger;

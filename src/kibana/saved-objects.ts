@@ -57,6 +57,7 @@ export const ids = {
   callsWithRecording: 'sticky-router-search-calls-with-recording',
   decisions: 'sticky-router-search-decisions',
   abandons: 'sticky-router-search-abandons',
+  agentUnavailable: 'sticky-router-search-agent-unavailable',
   hitRate: 'sticky-router-lens-hit-rate',
   routedCalls: 'sticky-router-lens-routed-calls',
   reasonsOverTime: 'sticky-router-lens-fallback-reasons',
@@ -325,9 +326,18 @@ export function buildSavedObjects(o: SavedObjectsOptions = {}): SavedObject[] {
       ids.abandons,
       ids.abandonView,
       'sticky-router: abandoned calls',
-      'Callers who hung up before an agent answered: in a queue (source: queue) or while their sticky agent rang (source: sticky_ring).',
+      'Callers who hung up before an agent answered: in a queue (source: queue), while their sticky agent rang (source: sticky_ring), or while held for their busy sticky agent (source: sticky_wait).',
       '',
       ['source', 'caller.e164', 'caller.raw', 'did', 'queue', 'waited_seconds', 'position', 'original_position', 'sticky_agent'],
+    ),
+
+    search(
+      ids.agentUnavailable,
+      ids.cdrView,
+      'sticky-router: sticky agent not available',
+      "Calls whose sticky agent was not rung: paused or logged out of the DID's queue (agent_paused, agent_logged_out, from AMI queue state), on another call or in wrap-up (agent_busy), or with no phone (agent_offline).",
+      'sticky_reason : ("agent_paused" or "agent_logged_out" or "agent_busy" or "agent_offline")',
+      ['sticky_reason', 'agent', 'customer_e164', 'did', 'direction', 'asterisk.uniqueid'],
     ),
 
     lens(ids.hitRate, ids.cdrView, 'Sticky hit rate', 'Share of calls the router handled that went to the agent the caller last talked to.', 'lnsMetric', 'hit', hitRateColumns(), ['hitX0', 'hitX1', 'hitX2', 'hit'], {

@@ -2,7 +2,7 @@
 // object per call: concurrent calls never share mutable state.
 import type { DateTime } from 'luxon';
 import type { CallerNumber } from '../numbers.js';
-import type { Decision } from './decide.js';
+import type { Candidate, Decision } from './decide.js';
 import type { Reason } from './reasons.js';
 
 export type RingOutcome = 'answered' | 'no_answer' | 'busy' | 'unavailable' | 'caller_hung_up';
@@ -23,6 +23,11 @@ export class Call {
   /** Set when the abandoned caller is calling back (from the abandon pipeline). */
   previousAbandon: { at: string; agent?: string; count: number } | undefined;
   linkedid: string | undefined;
+  /** The ranked agents considered, with their states at decision time. */
+  candidates: Candidate[] | undefined;
+  /** Epoch ms the caller started / stopped being held for a busy agent (wait_for_agent). */
+  waitStartedAt: number | undefined;
+  waitEndedAt: number | undefined;
   leftStasis = false;
   logged = false;
   /** The hand-off request has returned (or failed): decideMs is known. */
@@ -47,12 +52,14 @@ export class Call {
       did: this.did,
       caller: { raw: this.caller.raw, e164: this.caller.e164 },
       agent: this.decision && 'agent' in this.decision ? this.decision.agent : undefined,
+      ...(this.decision && 'rank' in this.decision ? { rank: this.decision.rank, learnedFrom: this.decision.learnedFrom, dial: this.decision.dial } : {}),
       action: this.decision?.action,
       reason: this.reason,
       lookup: { source: this.lookupSource, ms: this.lookupMs, error: this.lookupError, lastTalkedAt: this.lastTalkedAt?.toISO() },
       decideMs: this.handedOffAt !== undefined ? this.handedOffAt - this.startedAt : undefined,
       ring: this.ringOutcome ? { outcome: this.ringOutcome, ms: this.ringMs } : undefined,
       previousAbandon: this.previousAbandon,
+      tried: this.candidates?.map((c) => ({ agent: c.hit.agent, state: c.state, via: c.hit.via ?? 'talk' })),
     };
   }
 }

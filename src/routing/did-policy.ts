@@ -1,6 +1,8 @@
-// Per-DID settings: window, ring timeout, fallback target, on/off, and whether to
-// wait for a busy sticky agent. Loaded from ROUTES_FILE (JSON), validated like the
-// environment, falling back to the environment's values.
+// Per-DID settings: window, ring timeout, fallback target, on/off, whether to wait
+// for a busy sticky agent, how many previous agents to try, whether unanswered
+// outbound attempts count, and the queue whose membership and pause state decide.
+// Loaded from ROUTES_FILE (JSON), validated like the environment, falling back to
+// the environment's values.
 import { readFileSync } from 'node:fs';
 import { Duration } from 'luxon';
 import { z } from 'zod';
@@ -17,6 +19,15 @@ export interface DidPolicy {
   minTalkSeconds: number;
   /** ROUTES_FILE "record": false keeps this DID's calls unrecorded when RECORDINGS=on; unset follows RECORDINGS. */
   record?: boolean;
+  /** How many of the caller's most recent distinct agents to try, newest first. */
+  maxAgents: number;
+  /** An agent's unanswered outbound call to the customer makes that agent sticky too. */
+  learnFromAttempts: boolean;
+  /**
+   * The Asterisk queue the DID's agents work in. When set, an agent is rung only while
+   * a member of it, logged in, not paused and not in wrap-up (AMI queue state).
+   */
+  queue?: string;
 }
 
 const iso = z.string().transform((v, ctx) => {
@@ -37,6 +48,9 @@ const override = z
     waitForBusyAgent: iso.optional(),
     minTalkSeconds: z.number().int().min(0).optional(),
     record: z.boolean().optional(),
+    maxAgents: z.number().int().min(1).max(10).optional(),
+    learnFromAttempts: z.boolean().optional(),
+    queue: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a queue name from queues.conf').optional(),
   })
   .strict();
 const file = z.object({ default: override.optional(), dids: z.record(z.string().regex(/^\+?[0-9]{1,20}$/, 'a DID of digits'), override).default({}) }).strict();
@@ -60,6 +74,8 @@ export class DidPolicies {
       fallback: { context: config.FALLBACK_CONTEXT, extension: config.FALLBACK_EXTENSION },
       waitForBusyAgentMs: 0,
       minTalkSeconds: config.MIN_TALK_SECONDS ?? 1,
+      maxAgents: 2,
+      learnFromAttempts: true,
     };
     const merge = (b: DidPolicy, o: z.output<typeof override> | undefined): DidPolicy => ({
       enabled: o?.enabled ?? b.enabled,
@@ -69,6 +85,9 @@ export class DidPolicies {
       waitForBusyAgentMs: o?.waitForBusyAgent ?? b.waitForBusyAgentMs,
       minTalkSeconds: o?.minTalkSeconds ?? b.minTalkSeconds,
       ...((o?.record ?? b.record) !== undefined ? { record: o?.record ?? b.record } : {}),
+      maxAgents: o?.maxAgents ?? b.maxAgents,
+      learnFromAttempts: o?.learnFromAttempts ?? b.learnFromAttempts,
+      ...((o?.queue ?? b.queue) !== undefined ? { queue: o?.queue ?? b.queue } : {}),
     });
     const base = merge(env, parsed.data.default);
     return new DidPolicies(base, new Map(Object.entries(parsed.data.dids).map(([did, o]) => [did, merge(base, o)])));
@@ -83,6 +102,11 @@ export class DidPolicies {
       throw new Error(`ROUTES_FILE=${config.ROUTES_FILE}: cannot read JSON: ${(err as Error).message}`);
     }
     return DidPolicies.fromConfig(config, json as RoutesFile);
+  }
+
+  /** Every queue a DID (or the default) names: each must exist on the PBX. */
+  queues(): string[] {
+    return [...new Set([this.base, ...this.dids.values()].map((p) => p.queue).filter((q): q is string => q !== undefined))];
   }
 
   for(did: string | undefined): DidPolicy {

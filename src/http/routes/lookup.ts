@@ -9,13 +9,16 @@ import { json, type Route } from '../reply.js';
 export const lookupPrefix = '/v1/lookup/';
 
 export interface LookupRouteOptions {
-  lookup(number: string): Promise<object>;
+  /** `did`: decide as for a call to that DID (`?did=100`), like `lookup --did`. */
+  lookup(number: string, did?: string): Promise<object>;
   /** DEFAULT_COUNTRY: lets national numbers (no +) through, as for real callers. */
   region?: CountryCode;
   timeoutMs: number;
 }
 
-export const lookupRoute = (o: LookupRouteOptions): Route => async (_req, path) => {
+export const lookupRoute = (o: LookupRouteOptions): Route => async (req, path) => {
+  const did = new URL(req.url ?? '/', 'http://localhost').searchParams.get('did') ?? undefined;
+  if (did !== undefined && !/^\+?[0-9]{1,20}$/.test(did)) return json(400, { error: `did=${JSON.stringify(did.slice(0, 32))}: expected a DID of digits (optionally with +)` });
   let raw: string;
   try {
     raw = decodeURIComponent(path.slice(lookupPrefix.length));
@@ -30,7 +33,7 @@ export const lookupRoute = (o: LookupRouteOptions): Route => async (_req, path) 
   let timer: NodeJS.Timeout | undefined;
   try {
     const answer = await Promise.race([
-      o.lookup(raw),
+      o.lookup(raw, did),
       new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), o.timeoutMs);
       }),

@@ -8,7 +8,7 @@ import { DateTime } from 'luxon';
 import { lookupIndices } from '../../cdr/index-names.js';
 import { lookupFields, type CdrDocument } from '../../cdr/schema.js';
 import { remainingMs } from '../budget.js';
-import type { LastAgentHit, LastAgentSource } from '../lookup.js';
+import { distinctAgents, type AgentQuery, type LastAgentHit, type LastAgentSource } from '../lookup.js';
 
 export interface ElasticsearchSourceOptions {
   client: Client;
@@ -30,33 +30,43 @@ export class ElasticsearchSource implements LastAgentSource {
   }
 
   async lastAgentFor(e164: string, since: DateTime, signal: AbortSignal): Promise<LastAgentHit | undefined> {
+    return (await this.lastAgentsFor(e164, since, signal, { limit: 1, attempts: false }))[0];
+  }
+
+  /**
+   * Distinct agents from the caller's most recent records in the window (talks, and
+   * attempts when asked): one small request, deduplicated here. `collapse` on agent
+   * would do it server-side; the 20 newest records cover any realistic window.
+   */
+  async lastAgentsFor(e164: string, since: DateTime, signal: AbortSignal, q: AgentQuery): Promise<LastAgentHit[]> {
     signal.throwIfAborted();
     const requestTimeout = Math.max(1, remainingMs(signal) ?? this.opts.timeoutMs);
+    const learned = q.attempts ? { bool: { should: [{ term: { talked: true } }, { term: { attempt: true } }], minimum_should_match: 1 } } : { term: { talked: true } };
     const res = await this.opts.client.search<LookupDoc>(
       {
         index: lookupIndices(this.opts.prefix, since, this.now()),
         ignore_unavailable: true,
         allow_no_indices: true,
-        size: 1,
+        size: q.limit === 1 ? 1 : Math.max(20, q.limit * 5),
         track_total_hits: false,
         _source: [...lookupFields],
         sort: [{ '@timestamp': 'desc' }],
         query: {
           bool: {
-            filter: [
-              { term: { customer_e164: e164 } },
-              { term: { talked: true } },
-              { range: { '@timestamp': { gte: since.toUTC().toISO() ?? undefined } } },
-            ],
+            filter: [{ term: { customer_e164: e164 } }, learned, { range: { '@timestamp': { gte: since.toUTC().toISO() ?? undefined } } }],
           },
         },
       },
       { requestTimeout, maxRetries: 0, signal },
     );
-    const doc = res.hits.hits[0]?._source;
-    if (!doc?.agent) return undefined;
-    const endedAt = DateTime.fromISO(doc['@timestamp'], { zone: 'utc' });
-    if (!endedAt.isValid) return undefined;
-    return { agent: doc.agent, endedAt, talkSeconds: Number(doc.talk_seconds ?? 0), source: this.name };
+    const hits: LastAgentHit[] = [];
+    for (const h of res.hits.hits) {
+      const doc = h._source;
+      if (!doc?.agent) continue;
+      const endedAt = DateTime.fromISO(doc['@timestamp'], { zone: 'utc' });
+      if (!endedAt.isValid) continue;
+      hits.push({ agent: doc.agent, endedAt, talkSeconds: Number(doc.talk_seconds ?? 0), source: this.name, ...(doc.attempt ? { via: 'attempt' as const } : {}) });
+    }
+    return distinctAgents(hits, q.limit);
   }
 }

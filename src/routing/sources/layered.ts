@@ -8,7 +8,7 @@
 //   journal; when the call's signal itself aborts, the lookup rejects.
 import type { DateTime } from 'luxon';
 import { budgetSignal, remainingMs } from '../budget.js';
-import type { LastAgentHit, LastAgentSource } from '../lookup.js';
+import { agentsFrom, distinctAgents, type AgentQuery, type LastAgentHit, type LastAgentSource } from '../lookup.js';
 
 export interface LayeredSourceOptions {
   memory?: LastAgentSource;
@@ -29,9 +29,14 @@ export class LayeredSource implements LastAgentSource {
   }
 
   async lastAgentFor(e164: string, since: DateTime, signal: AbortSignal): Promise<LastAgentHit | undefined> {
+    return (await this.lastAgentsFor(e164, since, signal, { limit: 1, attempts: false }))[0];
+  }
+
+  /** The same layering for ranked agents: each layer's list, merged newest first, one per agent. */
+  async lastAgentsFor(e164: string, since: DateTime, signal: AbortSignal, q: AgentQuery): Promise<LastAgentHit[]> {
     signal.throwIfAborted();
     const { memory, elasticsearch, journal } = this.opts;
-    const m = memory ? await this.tryLayer(memory, e164, since, signal) : undefined;
+    const m = memory ? await this.tryLayer(memory, e164, since, signal, q) : [];
     let esError: unknown;
 
     if (elasticsearch) {
@@ -40,8 +45,8 @@ export class LayeredSource implements LastAgentSource {
       if (esBudget === undefined || esBudget > 0) {
         const esSignal = esBudget === undefined ? signal : budgetSignal(esBudget, signal);
         try {
-          const e = await elasticsearch.lastAgentFor(e164, since, esSignal);
-          if (m || e) return newest(m, e);
+          const e = await agentsFrom(elasticsearch, e164, since, esSignal, q);
+          if (m.length > 0 || e.length > 0) return distinctAgents([...m, ...e], q.limit);
         } catch (err) {
           signal.throwIfAborted();
           esError = err;
@@ -51,28 +56,22 @@ export class LayeredSource implements LastAgentSource {
     }
 
     signal.throwIfAborted();
-    const hit = journal ? newest(m, await this.tryLayer(journal, e164, since, signal)) : m;
+    const hits = journal ? distinctAgents([...m, ...(await this.tryLayer(journal, e164, since, signal, q))], q.limit) : m;
     // The local layers know only this node's calls: when the cluster-wide truth could
     // not be asked and they know nothing, that is a failed lookup, not "no history".
-    if (!hit && esError !== undefined) throw new Error(`elasticsearch: ${(esError as Error).message ?? String(esError)}; no local record of the caller`);
-    return hit;
+    if (hits.length === 0 && esError !== undefined) throw new Error(`elasticsearch: ${(esError as Error).message ?? String(esError)}; no local record of the caller`);
+    return hits;
   }
 
   /** A failing local layer is a miss, not a failed lookup. */
-  private async tryLayer(layer: LastAgentSource, e164: string, since: DateTime, signal: AbortSignal): Promise<LastAgentHit | undefined> {
+  private async tryLayer(layer: LastAgentSource, e164: string, since: DateTime, signal: AbortSignal, q: AgentQuery): Promise<LastAgentHit[]> {
     try {
-      return await layer.lastAgentFor(e164, since, signal);
+      return await agentsFrom(layer, e164, since, signal, q);
     } catch (err) {
       signal.throwIfAborted();
       this.opts.onError?.(layer.name, err);
-      return undefined;
+      return [];
     }
   }
 }
 
-/** The hit whose conversation ended last; on a tie the first (the fresher layer). */
-function newest(a: LastAgentHit | undefined, b: LastAgentHit | undefined): LastAgentHit | undefined {
-  if (!a) return b;
-  if (!b) return a;
-  return b.endedAt.toMillis() > a.endedAt.toMillis() ? b : a;
-}

@@ -4,7 +4,7 @@
 // by every incoming CDR. Bounded by entries (oldest written first out) and by age.
 import { DateTime } from 'luxon';
 import type { CdrDocument } from '../../cdr/schema.js';
-import type { LastAgentHit, LastAgentSource } from '../lookup.js';
+import { distinctAgents, type AgentQuery, type LastAgentHit, type LastAgentSource } from '../lookup.js';
 
 export interface MemoryAffinityOptions {
   /** Most entries kept; the least recently written goes first. Default 100 000. */
@@ -18,12 +18,16 @@ interface Entry {
   agent: string;
   endedAtMs: number;
   talkSeconds: number;
+  via: 'talk' | 'attempt';
 }
+
+/** Distinct agents kept per caller (newest first): enough for any maxAgents. */
+const AGENTS_PER_CALLER = 10;
 
 export class MemoryAffinity implements LastAgentSource {
   readonly name = 'memory';
   // A Map iterates in insertion order; re-inserting on write makes it an LRU by write.
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<string, Entry[]>();
   private readonly maxEntries: number;
   private readonly maxAgeMs: number;
   private readonly now: () => DateTime;
@@ -39,35 +43,43 @@ export class MemoryAffinity implements LastAgentSource {
   }
 
   /** Records that `e164` talked to `agent` until `endedAt`; an older conversation never replaces a newer one. */
-  remember(e164: string, agent: string, endedAt: DateTime, talkSeconds: number): void {
+  remember(e164: string, agent: string, endedAt: DateTime, talkSeconds: number, via: 'talk' | 'attempt' = 'talk'): void {
     const endedAtMs = endedAt.toMillis();
-    const current = this.entries.get(e164);
-    if (current && current.endedAtMs > endedAtMs) return;
+    const current = this.entries.get(e164) ?? [];
+    // Newest per agent and kind: a later attempt must not hide a conversation when attempts do not count.
+    const same = current.find((e) => e.agent === agent && e.via === via);
+    if (same && same.endedAtMs > endedAtMs) return;
+    const list = [{ agent, endedAtMs, talkSeconds, via }, ...current.filter((e) => e.agent !== agent || e.via !== via)].sort((a, b) => b.endedAtMs - a.endedAtMs).slice(0, AGENTS_PER_CALLER);
     this.entries.delete(e164);
-    this.entries.set(e164, { agent, endedAtMs, talkSeconds });
+    this.entries.set(e164, list);
     if (this.entries.size > this.maxEntries) this.evictOldest(this.entries.size - this.maxEntries);
     this.pruneExpired();
   }
 
   /** Learns from a CDR: only a real conversation (talked) with a known customer and agent. */
   rememberCdr(doc: CdrDocument): void {
-    if (!doc.talked || !doc.customer_e164 || !doc.agent) return;
-    this.remember(doc.customer_e164, doc.agent, DateTime.fromISO(doc['@timestamp'], { zone: 'utc' }), doc.talk_seconds);
+    if (!(doc.talked || doc.attempt) || !doc.customer_e164 || !doc.agent) return;
+    this.remember(doc.customer_e164, doc.agent, DateTime.fromISO(doc['@timestamp'], { zone: 'utc' }), doc.talk_seconds, doc.talked ? 'talk' : 'attempt');
   }
 
   async lastAgentFor(e164: string, since: DateTime, signal: AbortSignal): Promise<LastAgentHit | undefined> {
+    return (await this.lastAgentsFor(e164, since, signal, { limit: 1, attempts: false }))[0];
+  }
+
+  async lastAgentsFor(e164: string, since: DateTime, signal: AbortSignal, q: AgentQuery): Promise<LastAgentHit[]> {
     signal.throwIfAborted();
-    const e = this.entries.get(e164);
-    if (!e || e.endedAtMs < since.toMillis()) return undefined;
-    return { agent: e.agent, endedAt: DateTime.fromMillis(e.endedAtMs, { zone: 'utc' }), talkSeconds: e.talkSeconds, source: this.name };
+    const hits = (this.entries.get(e164) ?? [])
+      .filter((e) => e.endedAtMs >= since.toMillis() && (q.attempts || e.via === 'talk'))
+      .map((e): LastAgentHit => ({ agent: e.agent, endedAt: DateTime.fromMillis(e.endedAtMs, { zone: 'utc' }), talkSeconds: e.talkSeconds, source: this.name, via: e.via }));
+    return distinctAgents(hits, q.limit);
   }
 
   /** Drops entries past maxAge. Writes arrive roughly in end-time order, so it stops at the first young entry. */
   pruneExpired(): number {
     const cutoff = this.now().toMillis() - this.maxAgeMs;
     let dropped = 0;
-    for (const [k, e] of this.entries) {
-      if (e.endedAtMs >= cutoff) break;
+    for (const [k, list] of this.entries) {
+      if ((list[0]?.endedAtMs ?? 0) >= cutoff) break;
       this.entries.delete(k);
       dropped++;
     }

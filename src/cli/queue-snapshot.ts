@@ -1,0 +1,32 @@
+// For `sticky-router lookup`: the queue state a running router keeps from AMI, read
+// once (QueueStatus) so that the command checks membership and pause as a call
+// would. Without AMI credentials, or when AMI does not answer in time, the queue
+// checks are left out, exactly as the router does while its AMI session is down.
+import { pino } from 'pino';
+import { AmiConnection } from '../ami/connection.js';
+import { QueueState } from '../queue/members.js';
+
+export async function queueSnapshot(o: { host: string; port: number; username?: string; password?: string; timeoutMs?: number }): Promise<{ state?: QueueState; error?: string }> {
+  if (!o.username || !o.password) return { error: 'AMI_USERNAME/AMI_PASSWORD not set: queue membership and pause not checked' };
+  const ami = new AmiConnection({ host: o.host, port: o.port, username: o.username, password: o.password }, pino({ level: 'silent' }));
+  const state = new QueueState();
+  ami.on('event', (e) => state.onAmiEvent(e));
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      (async () => {
+        await ami.start();
+        await state.refresh(ami);
+      })(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`AMI ${o.host}:${o.port} did not answer within ${o.timeoutMs ?? 3000} ms`)), o.timeoutMs ?? 3000);
+      }),
+    ]);
+    return { state };
+  } catch (err) {
+    return { error: `queue state not read: ${(err as Error).message}` };
+  } finally {
+    clearTimeout(timer);
+    await ami.stop();
+  }
+}
