@@ -146,12 +146,12 @@ export interface Phone {
 /**
  * A customer's phone behind the trunk: a sipp UAS on 127.0.0.1:5090 (the trunk AOR's
  * contact), where agents' outbound calls arrive. Rings for ringMs, answers, waits for
- * the BYE; any number of calls.
+ * the BYE; any number of calls. `answer: false` rings until the caller gives up (CANCEL).
  */
-export async function startCustomerPhone(opts: { port?: number; ringMs?: number } = {}): Promise<Phone> {
+export async function startCustomerPhone(opts: { port?: number; ringMs?: number; answer?: boolean } = {}): Promise<Phone> {
   const port = opts.port ?? 5090;
   const file = join(work, `customer-${port}-${Date.now()}.msg`);
-  const args = ['-sf', join(scenarios, 'agent.xml'), '-i', '127.0.0.1', '-p', String(port), '-nostdin', '-trace_msg', '-message_file', file, '-key', 'ring_ms', String(opts.ringMs ?? 200), '-timeout', '600'];
+  const args = ['-sf', join(scenarios, opts.answer === false ? 'agent-noanswer.xml' : 'agent.xml'), '-i', '127.0.0.1', '-p', String(port), '-nostdin', '-trace_msg', '-message_file', file, '-key', 'ring_ms', String(opts.ringMs ?? 200), '-timeout', '600'];
   const proc = spawn('sipp', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   proc.stderr!.on('data', (c: Buffer) => (err += c.toString()));

@@ -141,7 +141,7 @@ test('elasticsearch: the latest talked conversation within the window, across mi
       assert.deepEqual(types, ['bool', 'term', 'term', 'range']);
       assert.equal(body.size, 1);
       assert.equal(body.track_total_hits, false);
-      assert.deepEqual(body._source, ['@timestamp', 'agent', 'customer_e164', 'talk_seconds']);
+      assert.deepEqual(body._source, ['@timestamp', 'agent', 'customer_e164', 'talk_seconds', 'attempt']);
       assert.deepEqual(body.sort, [{ '@timestamp': 'desc' }]);
       assert.equal(decodeURIComponent(r.path), `/${prefix}-2025.05.30,${prefix}-2025.05.31,${prefix}-2025.06.01/_search`);
       assert.equal(r.query.ignore_unavailable, 'true');

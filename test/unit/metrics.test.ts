@@ -46,8 +46,9 @@ test('known label values exist at zero before the first call', async () => {
   const d = series(text, 'sticky_decisions_total');
   for (const r of reasons) assert.equal(d.get(`{reason="${r}"}`), '0', r);
   const rings = series(text, 'sticky_ring_outcomes_total');
+  for (const r of ['agent_paused', 'agent_logged_out']) assert.equal(d.get(`{reason="${r}"}`), '0', `queue-state reason ${r} is a known label`);
   for (const o of ['answered', 'no_answer', 'busy', 'unavailable', 'caller_hung_up']) assert.equal(rings.get(`{outcome="${o}"}`), '0');
-  assert.deepEqual([...series(text, 'sticky_abandons_total').keys()].sort(), ['{source="queue"}', '{source="sticky_ring"}']);
+  assert.deepEqual([...series(text, 'sticky_abandons_total').keys()].sort(), ['{source="queue"}', '{source="sticky_ring"}', '{source="sticky_wait"}']);
   assert.deepEqual([...series(text, 'sticky_reconnects_total').keys()].sort(), ['{link="ami"}', '{link="ari"}']);
   for (const s of ['memory', 'elasticsearch', 'journal', 'miss', 'failed']) assert.equal(series(text, 'sticky_lookup_seconds_count').get(`{source="${s}"}`), '0');
 });
