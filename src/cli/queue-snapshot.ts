@@ -19,7 +19,7 @@ export async function queueSnapshot(o: { host: string; port: number; username?: 
         await state.refresh(ami);
       })(),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`AMI ${o.host}:${o.port} did not answer within ${o.timeoutMs ?? 3000} ms`)), o.timeoutMs ?? 3000);
+        timer = setTimeout(() => reject(new Error(`AMI ${o.host}:${o.port} did not answer within ${o.timeoutMs ?? 5000} ms`)), o.timeoutMs ?? 5000);
       }),
     ]);
     return { state };

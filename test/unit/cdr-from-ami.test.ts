@@ -171,3 +171,25 @@ test('forged Cdr events (caller-ID CR/LF injection) are recognised', async () =>
   // An "Event: Cdr" smuggled into another event keeps that event's keys.
   assert.match(forgedCdr({ ...genuine, Privilege: 'call,all', ChannelState: '4', Exten: '100' }) ?? '', /unexpected fields ChannelState, Exten/);
 });
+
+test('an outbound call the customer did not answer is an attempt (not talked); an answered one is not', () => {
+  const missed = cdrFromAmiEvent({ ...agentOutbound, AnswerTime: '', BillableSeconds: '0', Disposition: 'NO ANSWER' }, { ...opts, region: 'US' });
+  assert.equal(missed?.direction, 'outbound');
+  assert.equal(missed?.talked, false);
+  assert.equal(missed?.attempt, true);
+  assert.equal(missed?.agent, '1002');
+  assert.equal(cdrFromAmiEvent(agentOutbound, { ...opts, region: 'US' })?.attempt, undefined);
+  // Inbound calls nobody answered are not attempts.
+  assert.equal(cdrFromAmiEvent(queueNotAnsweredBy1001, opts)?.attempt, undefined);
+});
+
+test('queue members: the member app_queue named is the agent; a Local member leg is the outer CDR, its ;2 leg is internal', () => {
+  const outer = { ...queueAnsweredBy1002, DestinationChannel: 'Local/1002@from-queue-0000000a;1' };
+  const d = cdrFromAmiEvent(outer, { minTalkSeconds: () => 1 });
+  assert.equal(d?.agent, '1002', 'the default pattern reads Local/<ext>@…;1');
+  const hotDesk = cdrFromAmiEvent(queueAnsweredBy1002, { minTalkSeconds: () => 1, queueMember: (u, dst) => (u === queueAnsweredBy1002.UniqueID && dst === queueAnsweredBy1002.DestinationChannel ? 'alice' : undefined) });
+  assert.equal(hotDesk?.agent, 'alice', 'the member (MemberName), not the phone she sat at');
+  const inner = cdrFromAmiEvent({ ...queueAnsweredBy1002, Channel: 'Local/1002@from-queue-0000000a;2', DestinationChannel: 'PJSIP/1002-0000000c' }, { minTalkSeconds: () => 1 });
+  assert.equal(inner?.direction, 'internal', 'the inner leg repeats the outer conversation: not a second one');
+  assert.equal(inner?.customer_e164, undefined);
+});
