@@ -34,6 +34,11 @@ import { createRecordings } from './recordings/index.js';
 import { loadRecordingsConfig, type RecordingsConfig } from './recordings/config.js';
 import type { MonitorConfig } from './monitoring/config.js';
 import { Monitoring } from './monitoring/monitor.js';
+import { failedNotificationsDetail, pruneJournalOnly, storageReadiness } from './durability/app-helpers.js';
+import { JournalWriter } from './durability/journal-writer.js';
+import { DurabilityMetrics } from './durability/metrics.js';
+import { createBackfill } from './cdr/backfill/index.js';
+import type { CdrDocument } from './cdr/schema.js';
 
 export interface App {
   ari: AriConnection;
@@ -74,7 +79,9 @@ export async function startApp(
     clock,
     log: log.child({ component: 'recordings' }),
   });
-  const shipper = es ? new Shipper({ journal, client: es, prefix: config.ES_INDEX_PREFIX, log: log.child({ component: 'shipper' }) }) : undefined;
+  const shipper = es
+    ? new Shipper({ journal, client: es, prefix: config.ES_INDEX_PREFIX, log: log.child({ component: 'shipper' }), ensureTemplates: () => installTemplates(es, config.ES_INDEX_PREFIX) })
+    : undefined;
 
   const ami = new AmiConnection(
     {
@@ -99,10 +106,38 @@ export async function startApp(
   const recent = new RecentDecisions();
   // Journal-only mode ships nothing, so there is no backlog to alert on.
   const metrics = new Metrics({ journalBacklog: () => (shipper ? journal.backlog() : 0), shippingErrors: () => shipper?.stats.errors ?? 0, lookupTimeoutSeconds: config.LOOKUP_TIMEOUT / 1000 });
+  // Disk full, read-only or locked DATA_DIR: records wait in memory, in order (README: Nothing lost).
+  let outboxRef: Outbox | undefined;
+  const durability = new DurabilityMetrics(metrics.registry, {
+    buffered: () => ({ journal: journalWrites.buffer.size, outbox: outboxRef?.writes.size ?? 0 }),
+    refused: () => ({ journal: journalWrites.buffer.refusedTotal, outbox: outboxRef?.writes.refusedTotal ?? 0 }),
+    rejected: () => journal.rejected(),
+    failedNotifications: () => Object.fromEntries(Object.entries(outboxRef?.counts() ?? {}).map(([c, n]) => [c, n.failed])),
+  });
+  const journalWrites = new JournalWriter(journal, {
+    max: config.LOCAL_BUFFER_MAX,
+    log: log.child({ component: 'journal' }),
+    onWritten: (_doc, added) => {
+      if (added) shipper?.notify();
+    },
+    onStateChange: (state) => {
+      if (state === 'buffering') durability.writeFailure('journal');
+    },
+  });
 
   // Abandons: router-phase ones from the sink, queue ones from AMI; each is logged,
   // journaled (→ `${prefix}-abandons-*`), queue_logged and notified from a durable outbox.
-  const outbox = new Outbox({ dataDir: config.DATA_DIR, notifiers: createNotifiers(notify).map((n) => monitoring?.observeNotifier(n) ?? n), dedupeWindowMs: notify.NOTIFY_DEDUPE_WINDOW, log: log.child({ component: 'outbox' }) });
+  const outbox = new Outbox({
+    dataDir: config.DATA_DIR,
+    notifiers: createNotifiers(notify).map((n) => monitoring?.observeNotifier(n) ?? n),
+    dedupeWindowMs: notify.NOTIFY_DEDUPE_WINDOW,
+    log: log.child({ component: 'outbox' }),
+    bufferMax: config.LOCAL_BUFFER_MAX,
+    onWriteStateChange: (state) => {
+      if (state === 'buffering') durability.writeFailure('outbox');
+    },
+  });
+  outboxRef = outbox;
   const abandonPipeline = new AbandonPipeline({
     sink: abandons,
     ami,
@@ -110,7 +145,9 @@ export async function startApp(
     region: config.DEFAULT_COUNTRY,
     log: log.child({ component: 'abandon' }),
     persist: (record) => {
-      if (journal.append(record.toDocument(), 'abandon')) shipper?.notify();
+      const r = journalWrites.append(record.toDocument(), 'abandon');
+      if (r === 'new') shipper?.notify();
+      if (r === 'refused') throw new Error('local write buffer full');
     },
   });
   abandons.subscribe((e) => metrics.abandon(e.source));
@@ -194,6 +231,14 @@ export async function startApp(
   const agentChannelPattern = new RegExp(config.AGENT_CHANNEL_PATTERN);
   const queueTalk = new QueueTalkTimes();
   const pbxClock = new PbxClockMonitor(log.child({ component: 'cdr' }), config.PBX_TIMEZONE);
+  const cdrOptions: Parameters<typeof cdrFromAmiEvent>[1] = {
+    agentChannelPattern,
+    region: config.DEFAULT_COUNTRY,
+    minTalkSeconds: (did) => policies.for(did).minTalkSeconds,
+    annotate: (uniqueid, linkedid) => recent.annotate(uniqueid, linkedid),
+    connectedSeconds: (uniqueid, dstchannel) => queueTalk.take(uniqueid, dstchannel),
+    timeZone: config.PBX_TIMEZONE,
+  };
   const ingestCdr = (e: AmiEvent) => {
     const forged = forgedCdr(e);
     if (forged) {
@@ -201,25 +246,22 @@ export async function startApp(
       log.warn({ reason: forged, uniqueid: e.UniqueID }, 'cdr event rejected');
       return;
     }
-    const doc = cdrFromAmiEvent(e, {
-      agentChannelPattern,
-      region: config.DEFAULT_COUNTRY,
-      minTalkSeconds: (did) => policies.for(did).minTalkSeconds,
-      annotate: (uniqueid, linkedid) => recent.annotate(uniqueid, linkedid),
-      connectedSeconds: (uniqueid, dstchannel) => queueTalk.take(uniqueid, dstchannel),
-      timeZone: config.PBX_TIMEZONE,
-      receivedAt: DateTime.utc(),
-      onTimes: (t) => pbxClock.observe(t),
-    });
+    const doc = cdrFromAmiEvent(e, { ...cdrOptions, receivedAt: DateTime.utc(), onTimes: (t) => pbxClock.observe(t) });
     if (!doc) return;
     recordings.attach(doc, e);
-    // Disk first: once append returns, a crash cannot lose this CDR.
-    if (journal.append(doc)) {
-      memory.rememberCdr(doc);
-      shipper?.notify();
-      monitoring?.onCdr(doc);
-      log.debug({ cdr: doc.id, agent: doc.agent, talked: doc.talked, direction: doc.direction }, 'cdr journaled');
-    }
+    learnCdr(doc);
+  };
+  /** The live path and the backfill alike: disk first (or the write buffer), then memory. */
+  const learnCdr = (doc: CdrDocument): 'new' | 'known' | 'refused' => {
+    // Once append returns 'new', a crash cannot lose this CDR; 'buffered' waits in memory for the disk.
+    const r = journalWrites.append(doc);
+    if (r === 'known') return 'known';
+    if (r === 'refused') return 'refused';
+    memory.rememberCdr(doc);
+    if (r === 'new') shipper?.notify();
+    monitoring?.onCdr(doc);
+    log.debug({ cdr: doc.id, agent: doc.agent, talked: doc.talked, direction: doc.direction, held: r === 'buffered' }, 'cdr journaled');
+    return 'new';
   };
   ami.on('event', (e) => {
     ringTracker.onAmiEvent(e);
@@ -240,6 +282,8 @@ export async function startApp(
     ari: () => ari.ready,
     ami: () => ami.connected,
     ...(es ? { elasticsearch: async () => (await es.ping({}, { requestTimeout: 1000, maxRetries: 0 })) === true } : {}),
+    storage: () => storageReadiness(journalWrites.buffer, outbox.writes),
+    notifications: () => failedNotificationsDetail(outbox.counts()),
   };
   const http = await startHttpServer({
     host: config.HTTP_HOST,
@@ -264,19 +308,29 @@ export async function startApp(
     );
   }
   // Journal-only mode: the journal is the store; keep JOURNAL_RETENTION of it.
-  const janitor = es
-    ? undefined
-    : setInterval(() => {
-        const n = journal.pruneOlderThan(DateTime.utc().minus({ milliseconds: config.JOURNAL_RETENTION }), 5000);
-        if (n > 0) log.info({ pruned: n }, 'journal pruned');
-      }, 600_000);
+  const janitor = es ? undefined : setInterval(() => void pruneJournalOnly(journal, config.JOURNAL_RETENTION, log), 600_000);
   janitor?.unref();
 
   // AMI first: ring outcomes and CDRs for calls the router hands off arrive there.
   await ami.start();
+  // Then what AMI did not deliver while this router was away (killed, restarted, cut off).
+  const backfill = createBackfill(config, {
+    ami,
+    meta: journal,
+    toDoc: (fields) => cdrFromAmiEvent(fields, cdrOptions),
+    ingest: learnCdr,
+    knownAbandon: (id) => abandonPipeline.knows(id) || journalWrites.has(id),
+    handleAbandon: (e) => abandonPipeline.handle(e),
+    localWritesFailing: () => journalWrites.failing || outbox.writes.state !== 'ok',
+    region: config.DEFAULT_COUNTRY,
+    ownQueue: 'sticky-router',
+    metrics: durability,
+    log: log.child({ component: 'backfill' }),
+  });
+  abandonPipeline.start();
+  await backfill?.start();
   await ari.start();
   shipper?.start();
-  abandonPipeline.start();
   outbox.start();
   recordings.start();
   monitoring?.start();
@@ -292,6 +346,7 @@ export async function startApp(
       recordings.stop();
       agentStates.detach();
       await ari.stop();
+      await backfill?.stop();
       abandonPipeline.stop();
       await ami.stop();
       await outbox.stop();
@@ -299,6 +354,8 @@ export async function startApp(
       await shipper?.stop();
       await http.close();
       await es?.close();
+      journalWrites.buffer.flush();
+      journalWrites.buffer.close();
       journal.close();
     },
   };

@@ -87,6 +87,14 @@ const schema = z
     // offset is derived per event (src/cdr/pbx-time.ts); set it to override that.
     PBX_TIMEZONE: z.string().refine((v) => IANAZone.isValidZone(v), 'an IANA time zone such as America/New_York or Asia/Kolkata').optional(),
     ROUTES_FILE: z.string().min(1, 'a path to a JSON file of per-DID settings').optional(),
+    // Asterisk's own durable records, read for what AMI did not deliver (router down, AMI gap).
+    ASTERISK_CDR_DB: z.string().min(1, 'a path to the cdr_sqlite3_custom database, e.g. /var/log/asterisk/sticky-cdr.db').optional(),
+    ASTERISK_CDR_TABLE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an SQLite table name (cdr_sqlite3_custom.conf `table`)').default('sticky_cdr'),
+    ASTERISK_QUEUE_LOG: z.string().min(1, 'a path to Asterisk\'s queue_log, e.g. /var/log/asterisk/queue_log').optional(),
+    BACKFILL_MAX_AGE: duration('P1D').prefault('P1D'),
+    BACKFILL_INTERVAL: duration('PT1M').prefault('PT1M'),
+    // Records held in memory while DATA_DIR cannot be written (disk full, read-only, locked).
+    LOCAL_BUFFER_MAX: z.coerce.number({ error: 'a whole number >= 100' }).int('a whole number >= 100').min(100, 'a whole number >= 100').default(10000),
   })
   .superRefine((c, ctx) => {
     if ((c.ES_USERNAME === undefined) !== (c.ES_PASSWORD === undefined)) {

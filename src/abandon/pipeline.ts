@@ -93,6 +93,11 @@ export class AbandonPipeline {
     }
   }
 
+  /** True when this process already handled the abandon record `id` (live or read back). */
+  knows(id: string): boolean {
+    return this.seen.has(id);
+  }
+
   /** Runs one abandon through every step; resolves with the record (undefined for a repeat). */
   async handle(e: AbandonEvent): Promise<AbandonRecord | undefined> {
     let record: AbandonRecord;
@@ -105,7 +110,7 @@ export class AbandonPipeline {
     if (this.seen.has(record.id)) return undefined;
     this.remember(record.id);
 
-    this.o.log.info({ event: 'abandon', abandon: record }, 'caller abandoned');
+    this.o.log.info({ event: 'abandon', abandon: record }, record.late ? 'caller abandoned (read back late from queue_log)' : 'caller abandoned');
     try {
       await this.o.persist(record);
     } catch (err) {

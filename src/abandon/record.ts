@@ -26,6 +26,8 @@ export interface AbandonFields {
   sticky_agent?: string;
   uniqueid: string;
   linkedid?: string;
+  /** Learned after the fact (queue_log, after an AMI gap), not when it happened. */
+  late?: true;
 }
 
 /** What the journal and Elasticsearch store: the record plus the journal's index columns. */
@@ -53,6 +55,7 @@ export class AbandonRecord implements AbandonFields {
   declare readonly sticky_agent?: string;
   readonly uniqueid: string;
   declare readonly linkedid?: string;
+  declare readonly late?: true;
 
   constructor(f: AbandonFields) {
     const at = DateTime.fromISO(f['@timestamp'], { zone: 'utc' });
@@ -70,6 +73,7 @@ export class AbandonRecord implements AbandonFields {
     if (f.sticky_agent) this.sticky_agent = f.sticky_agent;
     this.uniqueid = f.uniqueid;
     if (f.linkedid) this.linkedid = f.linkedid;
+    if (f.late) this.late = true;
   }
 
   static fromEvent(e: AbandonEvent): AbandonRecord {
@@ -86,6 +90,7 @@ export class AbandonRecord implements AbandonFields {
       sticky_agent: e.agent,
       uniqueid: e.uniqueid,
       linkedid: e.linkedid,
+      ...(e.late ? { late: true as const } : {}),
     });
   }
 
@@ -135,6 +140,7 @@ export class AbandonRecord implements AbandonFields {
     lines.push(`When: ${formatWhen(this.at, opts.zone)}`);
     lines.push(`Sticky agent: ${this.sticky_agent ? `${this.sticky_agent} (the agent they last spoke to)` : 'none (no recent conversation)'}`);
     lines.push(`Call id: ${this.uniqueid}`);
+    if (this.late) lines.push('Reported late: the router was not connected to Asterisk when it happened (read back from queue_log)');
     return lines;
   }
 

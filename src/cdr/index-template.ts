@@ -151,6 +151,7 @@ export function abandonTemplate(prefix: string): TemplateSpec {
           original_position: integer,
           uniqueid: keyword,
           linkedid: keyword,
+          late: { type: 'boolean' },
         },
       },
     },

@@ -64,7 +64,22 @@ CREATE INDEX IF NOT EXISTS records_kind_ts ON records (kind, ts, id);
 CREATE INDEX IF NOT EXISTS records_unshipped ON records (ts) WHERE shipped_at IS NULL AND rejected_at IS NULL;
 -- pruning: only shipped rows.
 CREATE INDEX IF NOT EXISTS records_shipped_at ON records (shipped_at) WHERE shipped_at IS NOT NULL;
+-- the cluster's refusals, for the CLI listing and a re-ship.
+CREATE INDEX IF NOT EXISTS records_rejected ON records (rejected_at) WHERE rejected_at IS NOT NULL;
+-- small durable state: backfill watermarks, when AMI last delivered data.
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
 `;
+
+export interface RejectedRow {
+  id: string;
+  kind: RecordKind;
+  ts: number;
+  rejected_at: number;
+  ship_error: string | null;
+}
 
 export class Journal {
   readonly path: string;
@@ -144,6 +159,41 @@ export class Journal {
     })();
   }
 
+  /** True when a record with this id is journaled (a backfill must not learn it twice). */
+  has(id: string): boolean {
+    return this.read.has.get(id) !== undefined;
+  }
+
+  /** A small durable value (backfill watermark, last AMI data time); undefined when never set. */
+  getMeta(key: string): string | undefined {
+    // Prepared on first use: a read-only journal written by an older version has no meta table.
+    this.getMetaStmt ??= this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
+    return this.getMetaStmt.get(key)?.value;
+  }
+  private getMetaStmt: Database.Statement<[string], { value: string }> | undefined;
+
+  setMeta(key: string, value: string): void {
+    this.w.setMeta.run(key, value);
+  }
+
+  /** Records the cluster refused, oldest refusal first (the `rejected` CLI). */
+  rejectedRows(limit = 100): RejectedRow[] {
+    return this.read.rejectedRows.all(limit);
+  }
+
+  /**
+   * Puts refused records back in the shipping queue (after the operator fixed the
+   * template or the index): all of them, or the given ids. Returns how many.
+   */
+  reship(ids?: readonly string[]): number {
+    if (!ids) return this.w.reshipAll.run().changes;
+    return this.db.transaction(() => {
+      let n = 0;
+      for (const id of ids) n += this.w.reshipOne.run(id).changes;
+      return n;
+    })();
+  }
+
   /** Records waiting to be shipped. */
   backlog(): number {
     return this.read.backlog.get()?.n ?? 0;
@@ -211,6 +261,10 @@ function prepareReads(db: Database.Database) {
        WHERE customer_e164 = ? AND ts >= ? AND talked = 1 AND kind = 'cdr' AND agent IS NOT NULL
        ORDER BY ts DESC LIMIT 1`,
     ),
+    has: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM records WHERE id = ?'),
+    rejectedRows: db.prepare<[number], RejectedRow>(
+      'SELECT id, kind, ts, rejected_at, ship_error FROM records WHERE rejected_at IS NOT NULL ORDER BY rejected_at, ts LIMIT ?',
+    ),
     range: db.prepare<[RecordKind, number, number], JournalRow>(
       'SELECT id, kind, ts, doc AS json FROM records WHERE kind = ? AND ts >= ? AND ts < ? ORDER BY ts, id',
     ),
@@ -224,6 +278,9 @@ function prepareWrites(db: Database.Database) {
     ),
     markShipped: db.prepare<[number, string]>('UPDATE records SET shipped_at = ? WHERE id = ?'),
     markRejected: db.prepare<[number, string, string]>('UPDATE records SET rejected_at = ?, ship_error = ? WHERE id = ?'),
+    reshipAll: db.prepare<[]>('UPDATE records SET rejected_at = NULL, shipped_at = NULL WHERE rejected_at IS NOT NULL'),
+    reshipOne: db.prepare<[string]>('UPDATE records SET rejected_at = NULL, shipped_at = NULL WHERE id = ? AND rejected_at IS NOT NULL'),
+    setMeta: db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
     prune: db.prepare<[number, number]>(
       'DELETE FROM records WHERE rowid IN (SELECT rowid FROM records WHERE shipped_at IS NOT NULL AND shipped_at < ? LIMIT ?)',
     ),
