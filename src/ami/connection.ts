@@ -41,6 +41,8 @@ export class AmiConnection extends EventEmitter {
   private stopped = new AbortController();
   reconnects = 0;
   connected = false;
+  /** Epoch ms of the current session's login. */
+  connectedAt: number | undefined;
   /** Epoch ms of the last bytes any AMI socket delivered: where an AMI gap begins. */
   lastDataAt: number | undefined;
 
@@ -122,6 +124,7 @@ export class AmiConnection extends EventEmitter {
     }
     this.client = client;
     this.connected = true;
+    this.connectedAt = Date.now();
     await this.applyFilters();
     this.log.info({ ms: Date.now() - t0, host: this.opts.host, port: this.opts.port, filtered: (this.opts.eventFilters?.length ?? 0) > 0 }, 'ami connected');
     this.emit('connected');

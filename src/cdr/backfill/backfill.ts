@@ -12,6 +12,7 @@ import type { CdrBackfill, WatermarkStore } from './cdr-backfill.js';
 
 export interface AmiLink {
   readonly connected: boolean;
+  readonly connectedAt: number | undefined;
   /** Epoch ms of the last bytes the current (or last) AMI socket delivered. */
   readonly lastDataAt: number | undefined;
   on(event: 'connected' | 'disconnected', l: () => void): unknown;
@@ -95,7 +96,10 @@ export class Backfill {
     this.interval.unref();
     this.heartbeat = setInterval(() => this.saveLastData(), this.o.heartbeatMs ?? 5000);
     this.heartbeat.unref();
-    return this.kick();
+    // At once: a router killed seconds after start still leaves where its gap begins.
+    const run = this.kick();
+    this.saveLastData();
+    return run;
   }
 
   /** Runs now (or right after the run in progress). Resolves when that run is done. */

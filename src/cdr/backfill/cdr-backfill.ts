@@ -30,7 +30,8 @@ export interface CdrBackfillOptions {
    * what the router knew about the call) and read at the next run.
    */
   settleMs?: number;
-  amiLive: () => boolean;
+  /** When the current AMI session logged in; undefined while there is none. */
+  amiSince: () => number | undefined;
   log: Logger;
   now?: () => number;
   batch?: number;
@@ -89,13 +90,15 @@ export class CdrBackfill {
       if (after > max) this.o.log.warn({ store: this.o.store.path, remembered: after, newest: max }, 'cdr store has fewer rows than already read (replaced or truncated?); reading it again from BACKFILL_MAX_AGE');
       after = this.o.store.firstRowidEndingAfter(now - this.o.maxAgeMs) - 1;
     }
-    const settle = this.o.amiLive() ? (this.o.settleMs ?? 5000) : 0;
+    // Only calls that ended during the current AMI session can still come live.
+    const since = this.o.amiSince();
+    const settleFrom = since === undefined ? Infinity : Math.max(since - 1000, now - (this.o.settleMs ?? 5000));
     const out: CdrBackfillResult = { read: 0, learned: 0 };
     for (;;) {
       const rows = this.o.store.rowsAfter(after, batch);
       let stop = false;
       for (const row of rows) {
-        if (settle > 0 && (row.endMs ?? 0) > now - settle) {
+        if ((row.endMs ?? 0) > settleFrom) {
           stop = true; // younger rows: the live path has them, or the next run will
           break;
         }

@@ -8,7 +8,7 @@ import type { AmiFields } from '../from-ami.js';
 /** The columns the router reads; cdr_sqlite3_custom.conf must write them. */
 export const storeColumns = [
   'uniqueid', 'linkedid', 'src', 'dst', 'dcontext', 'clid', 'channel', 'dstchannel', 'lastapp', 'lastdata',
-  'start', 'answer', 'end', 'start_epoch', 'answer_epoch', 'end_epoch', 'duration', 'billsec', 'disposition', 'amaflags', 'accountcode', 'userfield',
+  'start', 'start_epoch', 'answer_epoch', 'end_epoch', 'duration', 'billsec', 'disposition', 'amaflags', 'accountcode', 'userfield',
 ] as const;
 
 export type StoreRow = { rowid: number } & Record<(typeof storeColumns)[number], string | number | null>;
@@ -68,7 +68,7 @@ export class CdrStore {
     if (this.stmt) return this.stmt;
     const cols = storeColumns.map((c) => `"${c}"`).join(', ');
     try {
-      this.stmt = this.open().prepare(`SELECT rowid, ${cols} FROM "${this.table}" WHERE rowid > ? ORDER BY rowid LIMIT ?`);
+      this.stmt = this.open().prepare(`SELECT rowid AS rowid, ${cols} FROM "${this.table}" WHERE rowid > ? ORDER BY rowid LIMIT ?`);
     } catch (err) {
       // A missing column or table: say which file and what to fix, and reopen next time.
       this.close();
@@ -85,6 +85,11 @@ function epochMs(v: string | number | null): number | undefined {
   return Number.isFinite(n) && n > 0 ? Math.round(n * 1000) : undefined;
 }
 
+/** "YYYY-MM-DD HH:MM:SS" in UTC: cdrFromAmiEvent's input; docFromStored sets the real times from the epochs. */
+function utcText(ms: number | undefined): string {
+  return ms === undefined ? '' : new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+}
+
 function toStored(r: StoreRow): StoredCdr {
   const fields: AmiFields = {
     Event: 'Cdr',
@@ -98,9 +103,10 @@ function toStored(r: StoreRow): StoredCdr {
     LastApplication: str(r.lastapp),
     LastData: str(r.lastdata),
     StartTime: str(r.start),
-    // cdr_manager writes an empty AnswerTime for an unanswered call; the store may write 0 or nothing.
-    AnswerTime: epochMs(r.answer_epoch) === undefined ? '' : str(r.answer),
-    EndTime: str(r.end),
+    // Only StartTime's text is part of the id; the other times come from the epochs
+    // (cdr_manager writes an empty AnswerTime for an unanswered call, the store 0).
+    AnswerTime: utcText(epochMs(r.answer_epoch)),
+    EndTime: utcText(epochMs(r.end_epoch)),
     Duration: str(r.duration),
     BillableSeconds: str(r.billsec),
     Disposition: str(r.disposition),

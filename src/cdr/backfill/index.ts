@@ -44,7 +44,7 @@ export function createBackfill(config: BackfillConfig, d: BackfillDeps): Backfil
         toDoc: d.toDoc,
         ingest: d.ingest,
         maxAgeMs: config.BACKFILL_MAX_AGE,
-        amiLive: () => d.ami.connected,
+        amiSince: () => (d.ami.connected ? d.ami.connectedAt : undefined),
         log: d.log,
       })
     : undefined;
