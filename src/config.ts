@@ -114,6 +114,38 @@ export const configNames = Object.keys(schema.shape) as (keyof RawConfig)[];
 
 export class ConfigError extends Error {}
 
+/**
+ * `http://user:pass@host` in ARI_URL or ES_NODE: the credentials move to their own
+ * variables (when those are unset) and leave the URL, so no log line or error
+ * message that names the URL can carry a password.
+ */
+function moveUrlCredentials(input: Record<string, string>, urlKey: 'ARI_URL' | 'ES_NODE', userKey: string, passKey: string): void {
+  const raw = input[urlKey];
+  if (!raw) return;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return; // invalid: reported by the schema (shown without credentials, see shownValue)
+  }
+  if (!u.username && !u.password) return;
+  if (u.username && input[userKey] === undefined && !(urlKey === 'ES_NODE' && input.ES_API_KEY)) {
+    input[userKey] = decodeURIComponent(u.username);
+    if (u.password) input[passKey] = decodeURIComponent(u.password);
+  }
+  u.username = '';
+  u.password = '';
+  input[urlKey] = u.toString().replace(/\/$/, raw.endsWith('/') ? '/' : '');
+}
+
+/** A bad value as the error line shows it: secrets never, URLs without their credentials. */
+function shownValue(key: string, value: string | undefined): string {
+  if (value === undefined) return '(unset)';
+  if (/PASSWORD|API_KEY|SECRET|TOKEN/.test(key)) return '<redacted>';
+  // userinfo of anything URL-like, even when the URL parser refuses it.
+  return JSON.stringify(value.replace(/\/\/[^/@\s]*@/, '//<redacted>@'));
+}
+
 /** Parses the environment; throws ConfigError with one line per bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, only?: readonly (keyof RawConfig)[]): Config {
   const input: Record<string, string> = {};
@@ -122,14 +154,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, only?: readonly
     // An empty variable means "not set": docker compose writes `FOO=` for unset values.
     if (v !== undefined && v !== '') input[k] = v;
   }
+  moveUrlCredentials(input, 'ARI_URL', 'ARI_USERNAME', 'ARI_PASSWORD');
+  moveUrlCredentials(input, 'ES_NODE', 'ES_USERNAME', 'ES_PASSWORD');
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
     const lines = parsed.error.issues
       .filter((i) => !only || only.includes(String(i.path[0]) as keyof RawConfig))
       .map((i) => {
         const key = String(i.path[0] ?? '');
-        const shown = /PASSWORD|API_KEY|SECRET|TOKEN/.test(key) ? '<redacted>' : JSON.stringify(input[key] ?? '');
-        return `config: ${key}=${input[key] === undefined ? '(unset)' : shown} is invalid: expected ${i.message}`;
+        return `config: ${key}=${shownValue(key, input[key])} is invalid: expected ${i.message}`;
       });
     if (lines.length > 0) throw new ConfigError(lines.join('\n'));
     // Only variables the command does not need failed: parse them away.

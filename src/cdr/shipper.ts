@@ -157,7 +157,7 @@ export class Shipper {
     } catch (err) {
       this.counters.errors++;
       this.counters.lastError = describeEsError(err);
-      this.o.log.warn({ err: this.counters.lastError, indices: fresh }, 'index templates could not be checked; not shipping until they can (a bulk would create the index without them)');
+      this.o.log.warn({ err: this.counters.lastError, indices: fresh, step: 'index templates' }, 'cdr shipping failed; will retry');
       return false;
     }
     if (!this.templatesOk) this.o.log.info({ indices: fresh }, 'index templates checked; shipping');

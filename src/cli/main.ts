@@ -8,6 +8,8 @@ import { registerExport } from './export.js';
 import { registerRecordings } from './recordings.js';
 import { registerWaitReady } from './wait-ready.js';
 import { registerDoctor } from './doctor.js';
+import { registerRejected } from './rejected.js';
+import { registerNotifications } from './notifications.js';
 import { version } from '../version.js';
 
 const program = new Command()
@@ -23,5 +25,7 @@ registerExport(program);
 registerRecordings(program);
 registerWaitReady(program);
 registerDoctor(program);
+registerRejected(program);
+registerNotifications(program);
 
 await program.parseAsync(process.argv);
