@@ -85,6 +85,11 @@ function epochMs(v: string | number | null): number | undefined {
   return Number.isFinite(n) && n > 0 ? Math.round(n * 1000) : undefined;
 }
 
+function epochText(v: string | number | null): string {
+  const ms = epochMs(v);
+  return ms === undefined ? '' : String(ms / 1000);
+}
+
 /** "YYYY-MM-DD HH:MM:SS" in UTC: cdrFromAmiEvent's input; docFromStored sets the real times from the epochs. */
 function utcText(ms: number | undefined): string {
   return ms === undefined ? '' : new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
@@ -114,6 +119,10 @@ function toStored(r: StoreRow): StoredCdr {
     UniqueID: str(r.uniqueid),
     UserField: str(r.userfield),
     LinkedID: str(r.linkedid),
+    // As cdr_manager's `start,u => StartEpoch` mappings carry them: the AMI path reads the same instants.
+    StartEpoch: epochText(r.start_epoch),
+    AnswerEpoch: epochText(r.answer_epoch),
+    EndEpoch: epochText(r.end_epoch),
   };
   return { rowid: r.rowid, fields, startMs: epochMs(r.start_epoch), answerMs: epochMs(r.answer_epoch), endMs: epochMs(r.end_epoch) };
 }
