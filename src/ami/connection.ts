@@ -125,6 +125,8 @@ export class AmiConnection extends EventEmitter {
     this.client = client;
     this.connected = true;
     this.connectedAt = Date.now();
+    // The login's response is data too (the connector reads it before 'data' is wired).
+    this.lastDataAt = this.connectedAt;
     await this.applyFilters();
     this.log.info({ ms: Date.now() - t0, host: this.opts.host, port: this.opts.port, filtered: (this.opts.eventFilters?.length ?? 0) > 0 }, 'ami connected');
     this.emit('connected');

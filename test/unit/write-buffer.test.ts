@@ -129,3 +129,25 @@ test('journal on a database at its size limit (max_page_count): CDRs held, then 
   assert.deepEqual(byRowid.map((r) => r.id), docs.map((d) => d.id), 'in the order they arrived');
   journal.close();
 });
+
+test('outbox on a full database: the abandon in hand is held, then queued and notified once when the disk frees', async () => {
+  const { Outbox } = await import('../../src/abandon/outbox.js');
+  const { sampleRecord } = await import('./notify-helpers.js');
+  const sent: string[] = [];
+  const notifier = { channel: 'webhook' as const, send: async (n: { latest: { uniqueid: string } }) => void sent.push(n.latest.uniqueid) };
+  const outbox = new Outbox({ dataDir: tempDir(), notifiers: [notifier as never], dedupeWindowMs: 0, log: pino({ level: 'silent' }), bufferMax: 100 });
+  outbox.start();
+  const db = (outbox as unknown as { store: { db: Database.Database } }).store.db;
+  db.pragma(`max_page_count = ${Number(db.pragma('page_count', { simple: true }))}`);
+  const recs = Array.from({ length: 30 }, (_, i) => sampleRecord({ uniqueid: `170000000${i}.1`, id: `rec-${i}`, caller: { raw: `+1202555${String(i).padStart(4, '0')}`, e164: `+1202555${String(i).padStart(4, '0')}` } }));
+  const results = recs.map((r) => outbox.enqueue(r));
+  assert.ok(results.some((r) => r.held === 'buffered'), 'some abandons were held in memory');
+  assert.equal(outbox.writes.state, 'buffering');
+  db.pragma('max_page_count = 1073741823');
+  outbox.writes.flush();
+  const deadline = Date.now() + 5000;
+  while (sent.length < 30 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(sent.length, 30, 'every abandon notified');
+  assert.equal(new Set(sent).size, 30, 'once each');
+  await outbox.stop();
+});

@@ -124,6 +124,7 @@ export class Backfill {
     this.stopped = true;
     clearInterval(this.interval);
     clearInterval(this.heartbeat);
+    clearTimeout(this.followUpTimer);
     this.o.ami.removeListener('connected', this.onConnected);
     this.o.ami.removeListener('disconnected', this.onDisconnected);
     await this.running;
@@ -169,6 +170,7 @@ export class Backfill {
         this.o.metrics.records('cdr', r.learned);
         this.o.log.warn({ learned: r.learned, read: r.read, gaps: this.gaps.map(span) }, 'cdrs that AMI had not delivered read back from the cdr store');
       }
+      if (r.deferred) this.followUp(cdr.settleMs + 500);
       if (!this.cdrStoreOk) this.o.log.warn('cdr store readable again');
       this.cdrStoreOk = true;
       for (const g of this.gaps) g.cdrFilled = true;
@@ -183,6 +185,18 @@ export class Backfill {
       if (this.cdrStoreOk) this.o.log.error({ path: cdr.storePath, err: e }, 'cdr store cannot be read');
       this.cdrStoreOk = false;
     }
+  }
+
+  private followUpTimer: NodeJS.Timeout | undefined;
+
+  /** Rows were left to the live path: look again once they are old enough (AMI may not have had them). */
+  private followUp(ms: number): void {
+    if (this.followUpTimer || this.stopped) return;
+    this.followUpTimer = setTimeout(() => {
+      this.followUpTimer = undefined;
+      void this.kick();
+    }, ms);
+    this.followUpTimer.unref();
   }
 
   private async runAbandons(): Promise<void> {

@@ -44,6 +44,8 @@ export interface CdrBackfillResult {
   learned: number;
   /** The newest call end among the learned ones (epoch ms). */
   learnedUpTo?: number;
+  /** Rows left for the live path (young, this AMI session): read again in `settleMs`. */
+  deferred?: boolean;
 }
 
 /** Same document as the AMI path, with the store's zone-free epoch times. */
@@ -66,6 +68,10 @@ export class CdrBackfill {
 
   constructor(private readonly o: CdrBackfillOptions) {
     this.key = `backfill.cdr:${o.store.path}#${o.store.table}`;
+  }
+
+  get settleMs(): number {
+    return this.o.settleMs ?? 5000;
   }
 
   get storePath(): string {
@@ -99,7 +105,8 @@ export class CdrBackfill {
       let stop = false;
       for (const row of rows) {
         if ((row.endMs ?? 0) > settleFrom) {
-          stop = true; // younger rows: the live path has them, or the next run will
+          stop = true; // younger rows: the live path has them, or the follow-up run will
+          out.deferred = true;
           break;
         }
         const tooOld = row.endMs !== undefined && row.endMs < now - this.o.maxAgeMs;
