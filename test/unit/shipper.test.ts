@@ -216,7 +216,8 @@ test('a cluster that was down at start gets the index templates before the first
   const shipper = new Shipper({ journal, client, prefix, log, retryBaseMs: 50, retryCapMs: 200, idlePollMs: 10_000, ensureTemplates: async () => { ensured++; return installTemplates(client, prefix); } });
   shipper.start();
   // An E.164 number and one with a leading zero: dynamic mapping would make them text / long.
-  journal.append({ ...makeCdr(1), customer_e164: '+380501234567', asterisk: { ...makeCdr(1).asterisk, src: '0961234567' } });
+  const doc = { ...makeCdr(1), customer_e164: '+380501234567', asterisk: { ...makeCdr(1).asterisk, src: '0961234567' } };
+  journal.append(doc);
   shipper.notify();
   await new Promise((r) => setTimeout(r, 400));
   assert.ok(ensured >= 1, 'tried the templates while down');
