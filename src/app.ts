@@ -317,7 +317,11 @@ export async function startApp(
   const backfill = createBackfill(config, {
     ami,
     meta: journal,
-    toDoc: (fields) => cdrFromAmiEvent(fields, cdrOptions),
+    toDoc: (fields) => {
+      const doc = cdrFromAmiEvent(fields, cdrOptions);
+      if (doc) recordings.attach(doc, fields);
+      return doc;
+    },
     ingest: learnCdr,
     knownAbandon: (id) => abandonPipeline.knows(id) || journalWrites.has(id),
     handleAbandon: (e) => abandonPipeline.handle(e),
