@@ -109,6 +109,8 @@ export async function startApp(
     outbox,
     region: config.DEFAULT_COUNTRY,
     log: log.child({ component: 'abandon' }),
+    shortAbandonMs: (did) => policies.for(did).shortAbandonMs,
+    queueLog: { answered: config.QUEUE_LOG_ANSWERED },
     persist: (record) => {
       if (journal.append(record.toDocument(), 'abandon')) shipper?.notify();
     },

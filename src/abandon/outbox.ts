@@ -78,7 +78,8 @@ export class Outbox {
 
   /** Records the abandon and queues its notification (or folds it into the caller's open one). */
   enqueue(record: AbandonRecord): EnqueueResult {
-    const r = this.store.enqueue(record, this.channels, this.o.dedupeWindowMs, this.now());
+    // A short abandon is kept (the recall list and statistics read it) but notifies nobody.
+    const r = this.store.enqueue(record, record.short ? [] : this.channels, this.o.dedupeWindowMs, this.now());
     if (r.notificationId) this.notify();
     return r;
   }
