@@ -34,6 +34,8 @@ export interface OutboxOptions {
   maxRetryAfterMs?: number;
   /** Finished deliveries and old abandons are pruned after this long (default 7 days). */
   retainMs?: number;
+  /** After each delivery, with the receiver's message reference if it gave one (follow-up.ts keeps it). */
+  onDelivered?: (notificationId: string, channel: string, ref: string | undefined) => void;
 }
 
 const IDLE_RECHECK_MS = 60_000;
@@ -141,8 +143,9 @@ export class Outbox {
           continue;
         }
         try {
-          await n.send(notification, signal);
+          const receipt = await n.send(notification, signal);
           this.store.markDelivered(due.notificationId, n.channel, this.now());
+          this.o.onDelivered?.(due.notificationId, n.channel, receipt ? receipt.ref : undefined);
           if (failures > 0) this.o.log.info({ channel: n.channel, notification: due.notificationId }, 'abandon notification receiver is back');
           failures = 0;
           this.o.log.debug({ channel: n.channel, notification: due.notificationId, attempt: due.attempts + 1 }, 'abandon notification delivered');

@@ -8,6 +8,7 @@ import { registerExport } from './export.js';
 import { registerRecordings } from './recordings.js';
 import { registerWaitReady } from './wait-ready.js';
 import { registerDoctor } from './doctor.js';
+import { registerRecalls } from './recalls.js';
 import { version } from '../version.js';
 
 const program = new Command()
@@ -23,5 +24,6 @@ registerExport(program);
 registerRecordings(program);
 registerWaitReady(program);
 registerDoctor(program);
+registerRecalls(program);
 
 await program.parseAsync(process.argv);

@@ -393,7 +393,8 @@ test('a short abandon (1.5 s on DID 200, SHORT_ABANDON PT5S) is recorded and ind
   assert.ok(rec.waited_seconds < 5, `waited ${rec.waited_seconds} s`);
   const line = router.lines.find((l) => l.event === 'abandon' && callerOf(l) === SHORT_CALLER)!;
   assert.equal(line.msg, 'caller abandoned (short abandon: nobody notified)');
-  assert.equal(journalAbandons((d) => d.uniqueid === rec.uniqueid)[0]?.short, true, 'journaled with short: true');
+  const journaled = await poll(() => journalAbandons((d) => d.uniqueid === rec.uniqueid), (j) => j.length > 0, 5000, 'short abandon journaled');
+  assert.equal(journaled[0]!.short, true, 'journaled with short: true');
   const hits = await poll(() => esAbandons(rec.uniqueid), (h) => h.length > 0, 15_000, 'short abandon shipped to Elasticsearch');
   assert.equal(hits[0]!.doc.short, true);
   const shortInEs = await es.count({ index: `${prefix}-abandons-*`, query: { bool: { filter: [{ term: { short: true } }, { term: { uniqueid: rec.uniqueid } }] } } });
