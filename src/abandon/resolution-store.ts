@@ -46,6 +46,8 @@ CREATE TABLE IF NOT EXISTS resolution_deliveries (
   created_at      INTEGER NOT NULL,
   PRIMARY KEY (group_id, channel)
 );
+-- Every talked conversation asks "any open abandons by this caller?": by key, not a scan.
+CREATE INDEX IF NOT EXISTS abandons_caller_key_ts ON abandons (caller_key, ts) WHERE caller_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS resolution_deliveries_due ON resolution_deliveries (channel, next_attempt_at) WHERE delivered_at IS NULL AND failed_at IS NULL;
 `;
 

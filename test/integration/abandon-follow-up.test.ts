@@ -225,7 +225,11 @@ test('1002 calls an abandoned caller and they answer → resolved call_out', asy
     await customer.stop();
     await hangupAllChannels();
   }
-  const line = await router.waitForLog((l) => l.event === 'abandon.resolved' && callerOf(l) === CALLOUT_CALLER, 15_000, 'abandon.resolved (call_out)');
+  const line = await router.waitForLog((l) => l.event === 'abandon.resolved' && callerOf(l) === CALLOUT_CALLER, 15_000, 'abandon.resolved (call_out)').catch((err: Error) => {
+    // Say what the router learned from the outbound call instead.
+    const cdrs = router.lines.filter((l) => l.msg === 'cdr journaled' || l.msg === 'cdr event rejected').slice(-6);
+    throw new Error(`${err.message}; last CDRs the router saw: ${JSON.stringify(cdrs)}`);
+  });
   assert.deepEqual([(line.abandon as AbandonFields).resolved_by, (line.abandon as AbandonFields).resolved_how], ['1002', 'call_out']);
   await poll(() => slackFor(CALLOUT_CALLER)[0]!.edits, (n) => n >= 1, 15_000, 'Slack updated');
   assert.match(slackFor(CALLOUT_CALLER)[0]!.text, /\(the agent called them\)/);
