@@ -6,7 +6,10 @@
 //   DialBegin in [sticky-ring]   ENTERQUEUE||<caller>|1
 //   caller hangs up while ringing ABANDON|1|1|<waited>              agent NONE
 //   DialEnd ANSWER               CONNECT|<hold>|<agent uniqueid>|<ring>   (answered: true)
-//   first Hangup after that      COMPLETECALLER|<hold>|<talk>|1 or COMPLETEAGENT|…
+//   first BridgeLeave after that COMPLETECALLER|<hold>|<talk>|1 or COMPLETEAGENT|…: the
+//                                leg that hung up leaves the bridge first (Hangup events
+//                                come in no useful order: Dial() hangs up the agent leg
+//                                before the caller's); the first Hangup if AMI missed it
 //   DialEnd NOANSWER/BUSY/…      RINGNOANSWER|<ring ms> (NOANSWER only), then
 //                                EXITWITHTIMEOUT|1|1|<waited>: the caller leaves this
 //                                "queue" for the fallback (which may log its own).
@@ -19,7 +22,7 @@ import type { AbandonRecord } from './record.js';
 import { QueueLogWriter, queueLogAction, type AmiActions, type QueueLogOptions } from './queue-log.js';
 
 /** AMI events this consumer reads (they must pass the session filter in app.ts). */
-export const STICKY_QUEUE_LOG_EVENTS = ['DialBegin', 'DialEnd', 'Hangup'] as const;
+export const STICKY_QUEUE_LOG_EVENTS = ['DialBegin', 'DialEnd', 'BridgeLeave', 'Hangup'] as const;
 
 interface Entry {
   uniqueid: string;
@@ -90,6 +93,7 @@ export class StickyQueueLog {
         this.finish(entry);
         return;
       }
+      case 'BridgeLeave':
       case 'Hangup': {
         const callerLeg = this.calls.get(id);
         const byAgent = callerLeg ? undefined : this.agentLegs.get(id);

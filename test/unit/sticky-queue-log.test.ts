@@ -57,15 +57,18 @@ test('abandon while the sticky agent rings: ENTERQUEUE at ring start, ABANDON (a
   ]);
 });
 
-test('answered sticky call: CONNECT at answer (hold = ring time), COMPLETECALLER when the caller hangs up first', async () => {
+test('answered sticky call: CONNECT at answer (hold = ring time), COMPLETECALLER when the caller leaves the bridge first (whatever the Hangup order)', async () => {
   const { ami, q, advance, flush } = rig();
   q.onAmiEvent(begin);
   advance(3000);
   q.onAmiEvent({ Event: 'DialEnd', Uniqueid: 'c.1', DestUniqueid: 'a.2', DialStatus: 'ANSWER' });
   await flush();
   advance(61_000);
-  q.onAmiEvent({ Event: 'Hangup', Uniqueid: 'c.1' });
+  q.onAmiEvent({ Event: 'BridgeLeave', Uniqueid: 'c.1' });
+  q.onAmiEvent({ Event: 'BridgeLeave', Uniqueid: 'a.2' });
+  // Dial() hangs up the agent's leg before the caller's.
   q.onAmiEvent({ Event: 'Hangup', Uniqueid: 'a.2' });
+  q.onAmiEvent({ Event: 'Hangup', Uniqueid: 'c.1' });
   await flush();
   assert.deepEqual(ami.lines.map((l) => l[1]), [
     'c.1|sticky-router|NONE|ENTERQUEUE||+12025550401|1',
@@ -75,7 +78,7 @@ test('answered sticky call: CONNECT at answer (hold = ring time), COMPLETECALLER
   assert.equal(ami.lines[2]![0] - ami.lines[1]![0], 61_000);
 });
 
-test('the agent hangs up first: COMPLETEAGENT; with answered: false only ENTERQUEUE', async () => {
+test('the agent hangs up first: COMPLETEAGENT (from the first Hangup when AMI gave no BridgeLeave); with answered: false only ENTERQUEUE', async () => {
   const a = rig();
   a.q.onAmiEvent(begin);
   a.q.onAmiEvent({ Event: 'DialEnd', Uniqueid: 'c.1', DialStatus: 'ANSWER' });
