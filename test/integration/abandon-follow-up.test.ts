@@ -14,7 +14,7 @@ import { Client } from '@elastic/elasticsearch';
 import { testCluster, type TestCluster } from '../es-double/cluster.js';
 import { startRouter, type RouterProcess } from '../support/router.js';
 import { agentDialsOut, call, startAgent, startCustomerPhone } from '../support/sipp.js';
-import { hangupAllChannels, phoneUp, waitChannelsGone } from '../support/harness.js';
+import { hangupAllChannels, phoneUp, waitChannelsGone, waitEndpointState } from '../support/harness.js';
 import { poll } from '../support/cdr.js';
 import { startHttpReceiver, verifyWebhook, type HttpReceiver } from '../support/notify-receivers.js';
 import { startSlackApi, startTelegramApi, type ChatApi } from '../support/chat-apis.js';
@@ -112,6 +112,9 @@ async function esAbandon(id: string): Promise<{ index: string; doc: AbandonDocum
 
 /** No agent is registered: the caller waits in `support` for ~6 s (over SHORT_ABANDON's 5 s) and hangs up. */
 async function abandonInQueue(caller: string): Promise<AbandonFields> {
+  // A phone stopped by an earlier test reads online until a qualify fails: the queue would ring its dead
+  // contact, and Asterisk retransmits that INVITE for 32 s, into a later test's phone.
+  await waitEndpointState('1002', 'offline');
   const r = await call('100', caller, { talkMs: 6000 });
   assert.equal(r.exitCode, 0, r.errors.slice(0, 300));
   const line = await router.waitForLog((l) => l.event === 'abandon' && callerOf(l) === caller, 15_000, `abandon of ${caller}`);

@@ -17,7 +17,7 @@ import type { AmiEvent } from '../../src/ami/connection.js';
 import { startRouter, type RouterProcess } from '../support/router.js';
 import { call, startAgent, type Agent } from '../support/sipp.js';
 import { historyDoc, seedHistory } from '../support/history.js';
-import { hangupAllChannels, phoneUp, queueLogLines, waitChannelsGone } from '../support/harness.js';
+import { hangupAllChannels, phoneUp, queueLogLines, waitChannelsGone, waitEndpointState } from '../support/harness.js';
 import { poll } from '../support/cdr.js';
 import { mailHeader, mailText, sipTimeline, startNotifyReceivers, verifyWebhook, type NotifyReceivers } from '../support/notify-receivers.js';
 import { installTemplate } from '../../src/cdr/index-template.js';
@@ -386,6 +386,9 @@ test('abandoned while the sticky agent rang, history gone since → the abandon 
 // ---- short abandons ------------------------------------------------------------
 
 test('a short abandon (1.5 s on DID 200, SHORT_ABANDON PT5S) is recorded and indexed with short: true and notifies nobody', async () => {
+  // 1002's phone from the test before still reads online until a qualify fails; the queue would ring its
+  // dead contact, and Asterisk retransmits that INVITE for 32 s, into the next test file's phone.
+  await waitEndpointState('1002', 'offline');
   const result = await call('200', SHORT_CALLER, { talkMs: 1500 });
   assert.equal(result.exitCode, 0, result.errors.slice(0, 300));
   const rec = await abandonLine(SHORT_CALLER);
