@@ -26,6 +26,8 @@ import { installTemplates } from './cdr/index-template.js';
 import { AbandonPipeline } from './abandon/pipeline.js';
 import { Outbox } from './abandon/outbox.js';
 import { createNotifiers } from './abandon/notifiers/index.js';
+import { FollowUps } from './abandon/follow-up.js';
+import { readRecalls } from './abandon/recalls.js';
 import type { NotifyConfig } from './abandon/notify-config.js';
 import { Metrics } from './metrics.js';
 import { startHttpServer, type HttpServer, type ReadinessProbes } from './http/server.js';
@@ -127,23 +129,36 @@ export async function startApp(
 
   // Abandons: router-phase ones from the sink, queue ones from AMI; each is logged,
   // journaled (→ `${prefix}-abandons-*`), queue_logged and notified from a durable outbox.
+  // Follow-ups close an alert once the caller is reached (a later conversation's CDR).
+  const notifiers = createNotifiers(notify).map((n) => monitoring?.observeNotifier(n) ?? n);
   const outbox = new Outbox({
     dataDir: config.DATA_DIR,
-    notifiers: createNotifiers(notify).map((n) => monitoring?.observeNotifier(n) ?? n),
+    notifiers,
     dedupeWindowMs: notify.NOTIFY_DEDUPE_WINDOW,
     log: log.child({ component: 'outbox' }),
     bufferMax: config.LOCAL_BUFFER_MAX,
     onWriteStateChange: (state) => {
       if (state === 'buffering') durability.writeFailure('outbox');
     },
+    onDelivered: (id, channel, ref) => followUps.delivered(id, channel, ref),
   });
   outboxRef = outbox;
+  const followUps = new FollowUps({
+    dataDir: config.DATA_DIR,
+    notifiers,
+    log: log.child({ component: 'follow-up' }),
+    persist: (record) => {
+      if (journal.replace(record.toDocument(), 'abandon')) shipper?.notify();
+    },
+  });
   const abandonPipeline = new AbandonPipeline({
     sink: abandons,
     ami,
     outbox,
     region: config.DEFAULT_COUNTRY,
     log: log.child({ component: 'abandon' }),
+    shortAbandonMs: (did) => policies.for(did).shortAbandonMs,
+    queueLog: { answered: config.QUEUE_LOG_ANSWERED },
     persist: (record) => {
       const r = journalWrites.append(record.toDocument(), 'abandon');
       if (r === 'new') shipper?.notify();
@@ -260,6 +275,7 @@ export async function startApp(
     memory.rememberCdr(doc);
     if (r === 'new') shipper?.notify();
     monitoring?.onCdr(doc);
+    followUps.onCdr(doc);
     log.debug({ cdr: doc.id, agent: doc.agent, talked: doc.talked, direction: doc.direction, held: r === 'buffered' }, 'cdr journaled');
     return 'new';
   };
@@ -293,6 +309,12 @@ export async function startApp(
     region: config.DEFAULT_COUNTRY,
     log: log.child({ component: 'http' }),
     lookup: (n) => explainRoute(n, explainDeps),
+    recalls: (withinMs) =>
+      readRecalls(config.DATA_DIR, {
+        now: Date.now(),
+        withinMs,
+        lastAgent: (e164, at) => journal.lastAgentFor(e164, DateTime.fromMillis(at - config.STICKY_WINDOW, { zone: 'utc' }))?.agent,
+      }),
     ready: readiness,
     extraRoutes: recordings.routes(() => listenerUrl),
   });
@@ -338,6 +360,7 @@ export async function startApp(
   outbox.start();
   recordings.start();
   monitoring?.start();
+  followUps.start();
   return {
     ari,
     ami,
@@ -353,6 +376,7 @@ export async function startApp(
       await backfill?.stop();
       abandonPipeline.stop();
       await ami.stop();
+      await followUps.stop();
       await outbox.stop();
       await monitoring?.stop();
       await shipper?.stop();

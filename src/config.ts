@@ -25,6 +25,17 @@ const url = (what: string) =>
     }
   }, { message: `an http(s) URL ${what}`, abort: true });
 
+// Zero allowed: PT0S turns the feature off.
+const durationOrZero = (example: string) =>
+  z.string().transform((raw, ctx) => {
+    const d = Duration.fromISO(raw);
+    if (!d.isValid || d.toMillis() < 0) {
+      ctx.addIssue({ code: 'custom', message: `an ISO-8601 duration, e.g. ${example} (PT0S turns it off)` });
+      return z.NEVER;
+    }
+    return d.toMillis();
+  });
+
 const port = z.coerce.number({ error: 'an integer TCP port 1-65535' }).int('an integer TCP port 1-65535').min(1, 'an integer TCP port 1-65535').max(65535, 'an integer TCP port 1-65535');
 const required = (what: string) => z.string({ error: `${what} (required)` }).min(1, `${what} (required)`);
 // An IP literal or an RFC 1123 host name: a typo fails here, not as a DNS error later.
@@ -86,6 +97,10 @@ const schema = z
     // The PBX's zone (IANA). Not needed: Cdr times are read from epoch fields or the
     // offset is derived per event (src/cdr/pbx-time.ts); set it to override that.
     PBX_TIMEZONE: z.string().refine((v) => IANAZone.isValidZone(v), 'an IANA time zone such as America/New_York or Asia/Kolkata').optional(),
+    // An abandon shorter than this is recorded (short: true) but notifies nobody; per DID in ROUTES_FILE.
+    SHORT_ABANDON: durationOrZero('PT5S').prefault('PT5S'),
+    // queue_log: answered sticky calls as CONNECT + COMPLETECALLER/COMPLETEAGENT.
+    QUEUE_LOG_ANSWERED: bool.default(true),
     ROUTES_FILE: z.string().min(1, 'a path to a JSON file of per-DID settings').optional(),
     // Asterisk's own durable records, read for what AMI did not deliver (router down, AMI gap).
     ASTERISK_CDR_DB: z.string().min(1, 'a path to the cdr_sqlite3_custom database, e.g. /var/log/asterisk/sticky-cdr.db').optional(),

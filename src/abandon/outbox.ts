@@ -38,6 +38,8 @@ export interface OutboxOptions {
   /** Abandons held in memory while outbox.sqlite cannot be written (LOCAL_BUFFER_MAX). */
   bufferMax?: number;
   onWriteStateChange?: (state: WriteState) => void;
+  /** After each delivery, with the receiver's message reference if it gave one (follow-up.ts keeps it). */
+  onDelivered?: (notificationId: string, channel: string, ref: string | undefined) => void;
 }
 
 const IDLE_RECHECK_MS = 60_000;
@@ -61,7 +63,8 @@ export class Outbox {
       name: 'outbox',
       max: o.bufferMax ?? 10_000,
       log: o.log,
-      write: (record) => this.store.enqueue(record, this.channels, this.o.dedupeWindowMs, this.now()),
+      // A short abandon is kept (the recall list and statistics read it) but notifies nobody.
+      write: (record) => this.store.enqueue(record, record.short ? [] : this.channels, this.o.dedupeWindowMs, this.now()),
       onWritten: (_record, r) => {
         if (r.notificationId) this.notify();
       },
@@ -165,8 +168,9 @@ export class Outbox {
           continue;
         }
         try {
-          await n.send(notification, signal);
+          const receipt = await n.send(notification, signal);
           this.store.markDelivered(due.notificationId, n.channel, this.now());
+          this.o.onDelivered?.(due.notificationId, n.channel, receipt ? receipt.ref : undefined);
           if (failures > 0) this.o.log.info({ channel: n.channel, notification: due.notificationId }, 'abandon notification receiver is back');
           failures = 0;
           this.o.log.debug({ channel: n.channel, notification: due.notificationId, attempt: due.attempts + 1 }, 'abandon notification delivered');

@@ -125,6 +125,16 @@ export class Journal {
     return r.changes > 0;
   }
 
+  /**
+   * Replaces a record's document (same id, e.g. an abandon now resolved) and queues
+   * it for shipping again: Elasticsearch gets the new version under the same _id.
+   * Stores it when it is not there (pruned); true either way.
+   */
+  replace(doc: JournalDoc, kind: RecordKind): boolean {
+    const r = this.w.replace.run(JSON.stringify(doc), doc.id, kind);
+    return r.changes > 0 || this.append(doc, kind);
+  }
+
   /** Stores many records in one transaction; returns how many were new. */
   appendMany(docs: Iterable<JournalDoc>, kind: RecordKind = 'cdr'): number {
     return this.db.transaction(() => {
@@ -276,6 +286,7 @@ function prepareWrites(db: Database.Database) {
     insert: db.prepare<[string, string, number, string | null, string | null, number, string]>(
       'INSERT OR IGNORE INTO records (id, kind, ts, customer_e164, agent, talked, doc) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
+    replace: db.prepare<[string, string, RecordKind]>('UPDATE records SET doc = ?, shipped_at = NULL, rejected_at = NULL, ship_error = NULL WHERE id = ? AND kind = ?'),
     markShipped: db.prepare<[number, string]>('UPDATE records SET shipped_at = ? WHERE id = ?'),
     markRejected: db.prepare<[number, string, string]>('UPDATE records SET rejected_at = ?, ship_error = ? WHERE id = ?'),
     reshipAll: db.prepare<[]>('UPDATE records SET rejected_at = NULL, shipped_at = NULL WHERE rejected_at IS NOT NULL'),

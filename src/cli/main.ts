@@ -10,6 +10,7 @@ import { registerWaitReady } from './wait-ready.js';
 import { registerDoctor } from './doctor.js';
 import { registerRejected } from './rejected.js';
 import { registerNotifications } from './notifications.js';
+import { registerRecalls } from './recalls.js';
 import { version } from '../version.js';
 
 const program = new Command()
@@ -27,5 +28,6 @@ registerWaitReady(program);
 registerDoctor(program);
 registerRejected(program);
 registerNotifications(program);
+registerRecalls(program);
 
 await program.parseAsync(process.argv);

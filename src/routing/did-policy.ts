@@ -1,5 +1,5 @@
-// Per-DID settings: window, ring timeout, fallback target, on/off, and whether to
-// wait for a busy sticky agent. Loaded from ROUTES_FILE (JSON), validated like the
+// Per-DID settings: window, ring timeout, fallback target, on/off, whether to
+// wait for a busy sticky agent, minimum talk time and the short-abandon threshold. Loaded from ROUTES_FILE (JSON), validated like the
 // environment, falling back to the environment's values.
 import { readFileSync } from 'node:fs';
 import { Duration } from 'luxon';
@@ -17,6 +17,8 @@ export interface DidPolicy {
   minTalkSeconds: number;
   /** ROUTES_FILE "record": false keeps this DID's calls unrecorded when RECORDINGS=on; unset follows RECORDINGS. */
   record?: boolean;
+  /** An abandon shorter than this is recorded with short: true and notifies nobody; 0 = off. */
+  shortAbandonMs: number;
 }
 
 const iso = z.string().transform((v, ctx) => {
@@ -37,6 +39,7 @@ const override = z
     waitForBusyAgent: iso.optional(),
     minTalkSeconds: z.number().int().min(0).optional(),
     record: z.boolean().optional(),
+    shortAbandon: iso.optional(),
   })
   .strict();
 const file = z.object({ default: override.optional(), dids: z.record(z.string().regex(/^\+?[0-9]{1,20}$/, 'a DID of digits'), override).default({}) }).strict();
@@ -46,7 +49,7 @@ export type RoutesFile = z.input<typeof file>;
 export class DidPolicies {
   private constructor(private readonly base: DidPolicy, private readonly dids: Map<string, DidPolicy>) {}
 
-  static fromConfig(config: Pick<Config, 'STICKY_WINDOW' | 'AGENT_RING_TIMEOUT' | 'FALLBACK_CONTEXT' | 'FALLBACK_EXTENSION'> & Partial<Pick<Config, 'MIN_TALK_SECONDS'>>, routes?: RoutesFile): DidPolicies {
+  static fromConfig(config: Pick<Config, 'STICKY_WINDOW' | 'AGENT_RING_TIMEOUT' | 'FALLBACK_CONTEXT' | 'FALLBACK_EXTENSION'> & Partial<Pick<Config, 'MIN_TALK_SECONDS' | 'SHORT_ABANDON'>>, routes?: RoutesFile): DidPolicies {
     const parsed = file.safeParse(routes ?? {});
     if (!parsed.success) {
       const i = parsed.error.issues[0]!;
@@ -60,6 +63,7 @@ export class DidPolicies {
       fallback: { context: config.FALLBACK_CONTEXT, extension: config.FALLBACK_EXTENSION },
       waitForBusyAgentMs: 0,
       minTalkSeconds: config.MIN_TALK_SECONDS ?? 1,
+      shortAbandonMs: config.SHORT_ABANDON ?? 5000,
     };
     const merge = (b: DidPolicy, o: z.output<typeof override> | undefined): DidPolicy => ({
       enabled: o?.enabled ?? b.enabled,
@@ -69,6 +73,7 @@ export class DidPolicies {
       waitForBusyAgentMs: o?.waitForBusyAgent ?? b.waitForBusyAgentMs,
       minTalkSeconds: o?.minTalkSeconds ?? b.minTalkSeconds,
       ...((o?.record ?? b.record) !== undefined ? { record: o?.record ?? b.record } : {}),
+      shortAbandonMs: o?.shortAbandon ?? b.shortAbandonMs,
     });
     const base = merge(env, parsed.data.default);
     return new DidPolicies(base, new Map(Object.entries(parsed.data.dids).map(([did, o]) => [did, merge(base, o)])));
