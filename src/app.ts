@@ -30,6 +30,8 @@ import { installTemplates } from './cdr/index-template.js';
 import { AbandonPipeline } from './abandon/pipeline.js';
 import { Outbox } from './abandon/outbox.js';
 import { createNotifiers } from './abandon/notifiers/index.js';
+import { FollowUps } from './abandon/follow-up.js';
+import { readRecalls } from './abandon/recalls.js';
 import type { NotifyConfig } from './abandon/notify-config.js';
 import { Metrics } from './metrics.js';
 import { startHttpServer, type HttpServer, type ReadinessProbes } from './http/server.js';
@@ -38,6 +40,11 @@ import { createRecordings } from './recordings/index.js';
 import { loadRecordingsConfig, type RecordingsConfig } from './recordings/config.js';
 import type { MonitorConfig } from './monitoring/config.js';
 import { Monitoring } from './monitoring/monitor.js';
+import { failedNotificationsDetail, pruneJournalOnly, storageReadiness } from './durability/app-helpers.js';
+import { JournalWriter } from './durability/journal-writer.js';
+import { DurabilityMetrics } from './durability/metrics.js';
+import { createBackfill } from './cdr/backfill/index.js';
+import type { CdrDocument } from './cdr/schema.js';
 
 export interface App {
   ari: AriConnection;
@@ -78,7 +85,9 @@ export async function startApp(
     clock,
     log: log.child({ component: 'recordings' }),
   });
-  const shipper = es ? new Shipper({ journal, client: es, prefix: config.ES_INDEX_PREFIX, log: log.child({ component: 'shipper' }) }) : undefined;
+  const shipper = es
+    ? new Shipper({ journal, client: es, prefix: config.ES_INDEX_PREFIX, log: log.child({ component: 'shipper' }), ensureTemplates: () => installTemplates(es, config.ES_INDEX_PREFIX) })
+    : undefined;
 
   const ami = new AmiConnection(
     {
@@ -108,18 +117,61 @@ export async function startApp(
   const recent = new RecentDecisions();
   // Journal-only mode ships nothing, so there is no backlog to alert on.
   const metrics = new Metrics({ journalBacklog: () => (shipper ? journal.backlog() : 0), shippingErrors: () => shipper?.stats.errors ?? 0, lookupTimeoutSeconds: config.LOOKUP_TIMEOUT / 1000 });
+  // Disk full, read-only or locked DATA_DIR: records wait in memory, in order (README: Nothing lost).
+  let outboxRef: Outbox | undefined;
+  const durability = new DurabilityMetrics(metrics.registry, {
+    buffered: () => ({ journal: journalWrites.buffer.size, outbox: outboxRef?.writes.size ?? 0 }),
+    refused: () => ({ journal: journalWrites.buffer.refusedTotal, outbox: outboxRef?.writes.refusedTotal ?? 0 }),
+    rejected: () => journal.rejected(),
+    failedNotifications: () => Object.fromEntries(Object.entries(outboxRef?.counts() ?? {}).map(([c, n]) => [c, n.failed])),
+  });
+  const journalWrites = new JournalWriter(journal, {
+    max: config.LOCAL_BUFFER_MAX,
+    log: log.child({ component: 'journal' }),
+    onWritten: (_doc, added) => {
+      if (added) shipper?.notify();
+    },
+    onStateChange: (state) => {
+      if (state === 'buffering') durability.writeFailure('journal');
+    },
+  });
 
   // Abandons: router-phase ones from the sink, queue ones from AMI; each is logged,
   // journaled (→ `${prefix}-abandons-*`), queue_logged and notified from a durable outbox.
-  const outbox = new Outbox({ dataDir: config.DATA_DIR, notifiers: createNotifiers(notify).map((n) => monitoring?.observeNotifier(n) ?? n), dedupeWindowMs: notify.NOTIFY_DEDUPE_WINDOW, log: log.child({ component: 'outbox' }) });
+  // Follow-ups close an alert once the caller is reached (a later conversation's CDR).
+  const notifiers = createNotifiers(notify).map((n) => monitoring?.observeNotifier(n) ?? n);
+  const outbox = new Outbox({
+    dataDir: config.DATA_DIR,
+    notifiers,
+    dedupeWindowMs: notify.NOTIFY_DEDUPE_WINDOW,
+    log: log.child({ component: 'outbox' }),
+    bufferMax: config.LOCAL_BUFFER_MAX,
+    onWriteStateChange: (state) => {
+      if (state === 'buffering') durability.writeFailure('outbox');
+    },
+    onDelivered: (id, channel, ref) => followUps.delivered(id, channel, ref),
+  });
+  outboxRef = outbox;
+  const followUps = new FollowUps({
+    dataDir: config.DATA_DIR,
+    notifiers,
+    log: log.child({ component: 'follow-up' }),
+    persist: (record) => {
+      if (journal.replace(record.toDocument(), 'abandon')) shipper?.notify();
+    },
+  });
   const abandonPipeline = new AbandonPipeline({
     sink: abandons,
     ami,
     outbox,
     region: config.DEFAULT_COUNTRY,
     log: log.child({ component: 'abandon' }),
+    shortAbandonMs: (did) => policies.for(did).shortAbandonMs,
+    queueLog: { answered: config.QUEUE_LOG_ANSWERED },
     persist: (record) => {
-      if (journal.append(record.toDocument(), 'abandon')) shipper?.notify();
+      const r = journalWrites.append(record.toDocument(), 'abandon');
+      if (r === 'new') shipper?.notify();
+      if (r === 'refused') throw new Error('local write buffer full');
     },
   });
   abandons.subscribe((e) => metrics.abandon(e.source));
@@ -212,6 +264,15 @@ export async function startApp(
   const queueTalk = new QueueTalkTimes();
   const attribution = new QueueAttribution();
   const pbxClock = new PbxClockMonitor(log.child({ component: 'cdr' }), config.PBX_TIMEZONE);
+  const cdrOptions: Parameters<typeof cdrFromAmiEvent>[1] = {
+    agentChannelPattern,
+    region: config.DEFAULT_COUNTRY,
+    minTalkSeconds: (did) => policies.for(did).minTalkSeconds,
+    annotate: (uniqueid, linkedid) => recent.annotate(uniqueid, linkedid),
+    connectedSeconds: (uniqueid, dstchannel) => queueTalk.take(uniqueid, dstchannel),
+    queueMember: (uniqueid, dstchannel) => attribution.take(uniqueid, dstchannel),
+    timeZone: config.PBX_TIMEZONE,
+  };
   const ingestCdr = (e: AmiEvent) => {
     const forged = forgedCdr(e);
     if (forged) {
@@ -219,26 +280,23 @@ export async function startApp(
       log.warn({ reason: forged, uniqueid: e.UniqueID }, 'cdr event rejected');
       return;
     }
-    const doc = cdrFromAmiEvent(e, {
-      agentChannelPattern,
-      region: config.DEFAULT_COUNTRY,
-      minTalkSeconds: (did) => policies.for(did).minTalkSeconds,
-      annotate: (uniqueid, linkedid) => recent.annotate(uniqueid, linkedid),
-      connectedSeconds: (uniqueid, dstchannel) => queueTalk.take(uniqueid, dstchannel),
-      queueMember: (uniqueid, dstchannel) => attribution.take(uniqueid, dstchannel),
-      timeZone: config.PBX_TIMEZONE,
-      receivedAt: DateTime.utc(),
-      onTimes: (t) => pbxClock.observe(t),
-    });
+    const doc = cdrFromAmiEvent(e, { ...cdrOptions, receivedAt: DateTime.utc(), onTimes: (t) => pbxClock.observe(t) });
     if (!doc) return;
     recordings.attach(doc, e);
-    // Disk first: once append returns, a crash cannot lose this CDR.
-    if (journal.append(doc)) {
-      memory.rememberCdr(doc);
-      shipper?.notify();
-      monitoring?.onCdr(doc);
-      log.debug({ cdr: doc.id, agent: doc.agent, talked: doc.talked, direction: doc.direction }, 'cdr journaled');
-    }
+    learnCdr(doc);
+  };
+  /** The live path and the backfill alike: disk first (or the write buffer), then memory. */
+  const learnCdr = (doc: CdrDocument): 'new' | 'known' | 'refused' => {
+    // Once append returns 'new', a crash cannot lose this CDR; 'buffered' waits in memory for the disk.
+    const r = journalWrites.append(doc);
+    if (r === 'known') return 'known';
+    if (r === 'refused') return 'refused';
+    memory.rememberCdr(doc);
+    if (r === 'new') shipper?.notify();
+    monitoring?.onCdr(doc);
+    followUps.onCdr(doc);
+    log.debug({ cdr: doc.id, agent: doc.agent, talked: doc.talked, direction: doc.direction, held: r === 'buffered' }, 'cdr journaled');
+    return 'new';
   };
   ami.on('event', (e) => {
     ringTracker.onAmiEvent(e);
@@ -263,6 +321,8 @@ export async function startApp(
     ari: () => ari.ready,
     ami: () => ami.connected,
     ...(es ? { elasticsearch: async () => (await es.ping({}, { requestTimeout: 1000, maxRetries: 0 })) === true } : {}),
+    storage: () => storageReadiness(journalWrites.buffer, outbox.writes),
+    notifications: () => failedNotificationsDetail(outbox.counts()),
   };
   const http = await startHttpServer({
     host: config.HTTP_HOST,
@@ -272,6 +332,12 @@ export async function startApp(
     region: config.DEFAULT_COUNTRY,
     log: log.child({ component: 'http' }),
     lookup: (n, did) => explainRoute(n, explainDeps, did),
+    recalls: (withinMs) =>
+      readRecalls(config.DATA_DIR, {
+        now: Date.now(),
+        withinMs,
+        lastAgent: (e164, at) => journal.lastAgentFor(e164, DateTime.fromMillis(at - config.STICKY_WINDOW, { zone: 'utc' }))?.agent,
+      }),
     ready: readiness,
     extraRoutes: recordings.routes(() => listenerUrl),
   });
@@ -287,12 +353,7 @@ export async function startApp(
     );
   }
   // Journal-only mode: the journal is the store; keep JOURNAL_RETENTION of it.
-  const janitor = es
-    ? undefined
-    : setInterval(() => {
-        const n = journal.pruneOlderThan(DateTime.utc().minus({ milliseconds: config.JOURNAL_RETENTION }), 5000);
-        if (n > 0) log.info({ pruned: n }, 'journal pruned');
-      }, 600_000);
+  const janitor = es ? undefined : setInterval(() => void pruneJournalOnly(journal, config.JOURNAL_RETENTION, log), 600_000);
   janitor?.unref();
 
   // AMI first: ring outcomes and CDRs for calls the router hands off arrive there.
@@ -300,12 +361,32 @@ export async function startApp(
   // Before any call: the DIDs' queues must exist, and their members be known.
   if (policies.queues().length > 0) await checkRouteQueues(policies, queueState, refreshQueues);
   else await refreshQueues().catch((err: Error) => log.warn({ err: err.message }, 'queue state not loaded'));
+  // Then what AMI did not deliver while this router was away (killed, restarted, cut off).
+  const backfill = createBackfill(config, {
+    ami,
+    meta: journal,
+    toDoc: (fields) => {
+      const doc = cdrFromAmiEvent(fields, cdrOptions);
+      if (doc) recordings.attach(doc, fields);
+      return doc;
+    },
+    ingest: learnCdr,
+    knownAbandon: (id) => abandonPipeline.knows(id) || journalWrites.has(id),
+    handleAbandon: (e) => abandonPipeline.handle(e),
+    localWritesFailing: () => journalWrites.failing || outbox.writes.state !== 'ok',
+    region: config.DEFAULT_COUNTRY,
+    ownQueue: 'sticky-router',
+    metrics: durability,
+    log: log.child({ component: 'backfill' }),
+  });
+  abandonPipeline.start();
+  await backfill?.start();
   await ari.start();
   shipper?.start();
-  abandonPipeline.start();
   outbox.start();
   recordings.start();
   monitoring?.start();
+  followUps.start();
   return {
     ari,
     ami,
@@ -318,13 +399,17 @@ export async function startApp(
       recordings.stop();
       agentStates.detach();
       await ari.stop();
+      await backfill?.stop();
       abandonPipeline.stop();
       await ami.stop();
+      await followUps.stop();
       await outbox.stop();
       await monitoring?.stop();
       await shipper?.stop();
       await http.close();
       await es?.close();
+      journalWrites.buffer.flush();
+      journalWrites.buffer.close();
       journal.close();
     },
   };

@@ -25,6 +25,17 @@ const url = (what: string) =>
     }
   }, { message: `an http(s) URL ${what}`, abort: true });
 
+// Zero allowed: PT0S turns the feature off.
+const durationOrZero = (example: string) =>
+  z.string().transform((raw, ctx) => {
+    const d = Duration.fromISO(raw);
+    if (!d.isValid || d.toMillis() < 0) {
+      ctx.addIssue({ code: 'custom', message: `an ISO-8601 duration, e.g. ${example} (PT0S turns it off)` });
+      return z.NEVER;
+    }
+    return d.toMillis();
+  });
+
 const port = z.coerce.number({ error: 'an integer TCP port 1-65535' }).int('an integer TCP port 1-65535').min(1, 'an integer TCP port 1-65535').max(65535, 'an integer TCP port 1-65535');
 const required = (what: string) => z.string({ error: `${what} (required)` }).min(1, `${what} (required)`);
 // An IP literal or an RFC 1123 host name: a typo fails here, not as a DNS error later.
@@ -86,7 +97,19 @@ const schema = z
     // The PBX's zone (IANA). Not needed: Cdr times are read from epoch fields or the
     // offset is derived per event (src/cdr/pbx-time.ts); set it to override that.
     PBX_TIMEZONE: z.string().refine((v) => IANAZone.isValidZone(v), 'an IANA time zone such as America/New_York or Asia/Kolkata').optional(),
+    // An abandon shorter than this is recorded (short: true) but notifies nobody; per DID in ROUTES_FILE.
+    SHORT_ABANDON: durationOrZero('PT5S').prefault('PT5S'),
+    // queue_log: answered sticky calls as CONNECT + COMPLETECALLER/COMPLETEAGENT.
+    QUEUE_LOG_ANSWERED: bool.default(true),
     ROUTES_FILE: z.string().min(1, 'a path to a JSON file of per-DID settings').optional(),
+    // Asterisk's own durable records, read for what AMI did not deliver (router down, AMI gap).
+    ASTERISK_CDR_DB: z.string().min(1, 'a path to the cdr_sqlite3_custom database, e.g. /var/log/asterisk/sticky-cdr.db').optional(),
+    ASTERISK_CDR_TABLE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an SQLite table name (cdr_sqlite3_custom.conf `table`)').default('sticky_cdr'),
+    ASTERISK_QUEUE_LOG: z.string().min(1, 'a path to Asterisk\'s queue_log, e.g. /var/log/asterisk/queue_log').optional(),
+    BACKFILL_MAX_AGE: duration('P1D').prefault('P1D'),
+    BACKFILL_INTERVAL: duration('PT1M').prefault('PT1M'),
+    // Records held in memory while DATA_DIR cannot be written (disk full, read-only, locked).
+    LOCAL_BUFFER_MAX: z.coerce.number({ error: 'a whole number >= 100' }).int('a whole number >= 100').min(100, 'a whole number >= 100').default(10000),
   })
   .superRefine((c, ctx) => {
     if ((c.ES_USERNAME === undefined) !== (c.ES_PASSWORD === undefined)) {
@@ -106,6 +129,38 @@ export const configNames = Object.keys(schema.shape) as (keyof RawConfig)[];
 
 export class ConfigError extends Error {}
 
+/**
+ * `http://user:pass@host` in ARI_URL or ES_NODE: the credentials move to their own
+ * variables (when those are unset) and leave the URL, so no log line or error
+ * message that names the URL can carry a password.
+ */
+function moveUrlCredentials(input: Record<string, string>, urlKey: 'ARI_URL' | 'ES_NODE', userKey: string, passKey: string): void {
+  const raw = input[urlKey];
+  if (!raw) return;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return; // invalid: reported by the schema (shown without credentials, see shownValue)
+  }
+  if (!u.username && !u.password) return;
+  if (u.username && input[userKey] === undefined && !(urlKey === 'ES_NODE' && input.ES_API_KEY)) {
+    input[userKey] = decodeURIComponent(u.username);
+    if (u.password) input[passKey] = decodeURIComponent(u.password);
+  }
+  u.username = '';
+  u.password = '';
+  input[urlKey] = u.toString().replace(/\/$/, raw.endsWith('/') ? '/' : '');
+}
+
+/** A bad value as the error line shows it: secrets never, URLs without their credentials. */
+function shownValue(key: string, value: string | undefined): string {
+  if (value === undefined) return '(unset)';
+  if (/PASSWORD|API_KEY|SECRET|TOKEN/.test(key)) return '<redacted>';
+  // userinfo of anything URL-like, even when the URL parser refuses it.
+  return JSON.stringify(value.replace(/\/\/[^/@\s]*@/, '//<redacted>@'));
+}
+
 /** Parses the environment; throws ConfigError with one line per bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, only?: readonly (keyof RawConfig)[]): Config {
   const input: Record<string, string> = {};
@@ -114,14 +169,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, only?: readonly
     // An empty variable means "not set": docker compose writes `FOO=` for unset values.
     if (v !== undefined && v !== '') input[k] = v;
   }
+  moveUrlCredentials(input, 'ARI_URL', 'ARI_USERNAME', 'ARI_PASSWORD');
+  moveUrlCredentials(input, 'ES_NODE', 'ES_USERNAME', 'ES_PASSWORD');
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
     const lines = parsed.error.issues
       .filter((i) => !only || only.includes(String(i.path[0]) as keyof RawConfig))
       .map((i) => {
         const key = String(i.path[0] ?? '');
-        const shown = /PASSWORD|API_KEY|SECRET|TOKEN/.test(key) ? '<redacted>' : JSON.stringify(input[key] ?? '');
-        return `config: ${key}=${input[key] === undefined ? '(unset)' : shown} is invalid: expected ${i.message}`;
+        return `config: ${key}=${shownValue(key, input[key])} is invalid: expected ${i.message}`;
       });
     if (lines.length > 0) throw new ConfigError(lines.join('\n'));
     // Only variables the command does not need failed: parse them away.

@@ -40,6 +40,8 @@ export function notificationText(n: Notification): string {
 /** The webhook body: the record plus what the receiver needs to deduplicate and display. */
 export function notificationPayload(n: Notification): Record<string, unknown> {
   return {
+    // `event` pairs with the later `abandon.resolved`; `type` is kept for existing receivers.
+    event: 'abandon',
     type: 'abandon',
     idempotency_key: n.id,
     group_id: n.groupId,

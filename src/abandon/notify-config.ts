@@ -33,6 +33,10 @@ const schema = z.object({
   NOTIFY_WEBHOOK_URL: httpUrl('https://crm.example.com/hooks/abandon').optional(),
   NOTIFY_WEBHOOK_SECRET: z.string().min(16, 'a shared secret of at least 16 characters for signing webhooks').optional(),
   SLACK_WEBHOOK_URL: httpUrl('https://hooks.slack.com/services/T000/B000/XXXX').optional(),
+  // Bot token mode: chat.postMessage, and chat.update when the caller is reached.
+  SLACK_BOT_TOKEN: z.string().regex(/^xox[bp]-[A-Za-z0-9-]+$/, 'a Slack bot token, e.g. xoxb-…, with the chat:write scope').optional(),
+  SLACK_CHANNEL: z.string().regex(/^(?:[CGD][A-Z0-9]{2,}|#?[a-z0-9][a-z0-9._-]{0,79})$/, 'a channel id such as C0123456789 (or a channel name)').optional(),
+  SLACK_API_URL: httpUrl('https://slack.com/api').default('https://slack.com/api'),
   TELEGRAM_BOT_TOKEN: z.string().regex(/^\d+:[A-Za-z0-9_-]+$/, 'a bot token from @BotFather, e.g. 123456789:AAH…, without the "bot" prefix').optional(),
   TELEGRAM_CHAT_ID: z.string().regex(/^(?:-?\d+|@[A-Za-z][A-Za-z0-9_]{3,})$/, 'a numeric chat id (e.g. -1001234567890) or a @channelname').optional(),
   TELEGRAM_API_URL: httpUrl('https://api.telegram.org').default('https://api.telegram.org'),
@@ -42,6 +46,7 @@ const schema = z.object({
     .optional(),
   NOTIFY_EMAIL_FROM: z.string().regex(address, 'an e-mail address, e.g. pbx@example.com').optional(),
   NOTIFY_EMAIL_TO: addressList.optional(),
+  NOTIFY_EMAIL_RESOLVED: z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'true or false' }).transform((v) => ['true', '1', 'yes'].includes(v)).default(false),
   NOTIFY_DEDUPE_WINDOW: z
     .string()
     .transform((raw, ctx) => {
@@ -70,6 +75,8 @@ const pairs: [keyof NotifyConfig, keyof NotifyConfig, string][] = [
   ['TELEGRAM_BOT_TOKEN', 'TELEGRAM_CHAT_ID', 'TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID set together'],
   ['NOTIFY_EMAIL_TO', 'SMTP_URL', 'a comma-separated list of e-mail addresses (required when SMTP_URL is set)'],
   ['SMTP_URL', 'NOTIFY_EMAIL_TO', 'an smtp:// or smtps:// URL (NOTIFY_EMAIL_TO is set without it)'],
+  ['SLACK_CHANNEL', 'SLACK_BOT_TOKEN', 'the channel to post to (required with SLACK_BOT_TOKEN)'],
+  ['SLACK_BOT_TOKEN', 'SLACK_CHANNEL', 'a bot token (SLACK_CHANNEL is set without it)'],
 ];
 
 /** Parses the notifier variables; throws ConfigError with one line per bad variable. */
@@ -85,6 +92,9 @@ export function loadNotifyConfig(env: NodeJS.ProcessEnv = process.env): NotifyCo
   if (!parsed.success) for (const i of parsed.error.issues) if (!problems.has(String(i.path[0]))) problems.set(String(i.path[0]), i.message);
   // Checked on presence, outside zod, so they are reported together with format errors.
   for (const [needed, when, message] of pairs) if (input[when] !== undefined && input[needed] === undefined && !problems.has(needed)) problems.set(needed, message);
+  if (input.SLACK_WEBHOOK_URL !== undefined && input.SLACK_BOT_TOKEN !== undefined && !problems.has('SLACK_BOT_TOKEN')) {
+    problems.set('SLACK_BOT_TOKEN', 'either SLACK_WEBHOOK_URL or SLACK_BOT_TOKEN + SLACK_CHANNEL, not both (the bot token can also edit messages)');
+  }
   if (problems.size > 0 || !parsed.success) {
     const lines = [...problems].map(([key, message]) => {
       const shown = input[key] === undefined ? '(unset)' : secret(key) ? '<redacted>' : JSON.stringify(input[key]);
@@ -101,7 +111,7 @@ export type Channel = 'webhook' | 'slack' | 'telegram' | 'email';
 export function enabledChannels(c: NotifyConfig): Channel[] {
   const on: Channel[] = [];
   if (c.NOTIFY_WEBHOOK_URL && c.NOTIFY_WEBHOOK_SECRET) on.push('webhook');
-  if (c.SLACK_WEBHOOK_URL) on.push('slack');
+  if (c.SLACK_WEBHOOK_URL || (c.SLACK_BOT_TOKEN && c.SLACK_CHANNEL)) on.push('slack');
   if (c.TELEGRAM_BOT_TOKEN && c.TELEGRAM_CHAT_ID) on.push('telegram');
   if (c.SMTP_URL && c.NOTIFY_EMAIL_TO) on.push('email');
   return on;

@@ -103,6 +103,15 @@ export interface RecentAbandon {
   queue?: string;
 }
 
+export interface FailedDelivery {
+  notification_id: string;
+  channel: string;
+  attempts: number;
+  failed_at: number;
+  last_error: string | null;
+  summary: string;
+}
+
 interface NotificationRow {
   id: string;
   group_id: string;
@@ -201,6 +210,11 @@ export class OutboxStore {
     return channel ? this.s.requeueChannel.run(now, channel).changes : this.s.requeueAll.run(now).changes;
   }
 
+  /** Deliveries given up on, oldest first: what `sticky-router notifications failed` lists. */
+  failed(limit = 100): FailedDelivery[] {
+    return this.s.failedRows.all(limit);
+  }
+
   /** Rows per channel still to deliver and given up on. */
   counts(): Record<string, { pending: number; failed: number }> {
     const out: Record<string, { pending: number; failed: number }> = {};
@@ -273,6 +287,12 @@ function prepare(db: Database.Database) {
     ),
     failed: db.prepare<[number, string, string, string]>(
       'UPDATE deliveries SET failed_at = ?, attempts = attempts + 1, last_error = ? WHERE notification_id = ? AND channel = ?',
+    ),
+    failedRows: db.prepare<[number], FailedDelivery>(
+      `SELECT d.notification_id, d.channel, d.attempts, d.failed_at, d.last_error,
+              coalesce(json_extract(n.latest_doc, '$.caller.e164'), json_extract(n.latest_doc, '$.caller.raw'), '') || ' at ' || json_extract(n.latest_doc, '$."@timestamp"') AS summary
+       FROM deliveries d JOIN notifications n ON n.id = d.notification_id
+       WHERE d.failed_at IS NOT NULL ORDER BY d.failed_at LIMIT ?`,
     ),
     requeueAll: db.prepare<[number]>('UPDATE deliveries SET failed_at = NULL, next_attempt_at = ? WHERE failed_at IS NOT NULL'),
     requeueChannel: db.prepare<[number, string]>('UPDATE deliveries SET failed_at = NULL, next_attempt_at = ? WHERE failed_at IS NOT NULL AND channel = ?'),

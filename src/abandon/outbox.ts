@@ -16,6 +16,7 @@ import { backoffDelay } from '../backoff.js';
 import type { Notifier } from './notifiers/types.js';
 import { DeliveryError } from './notifiers/types.js';
 import { OutboxStore, type EnqueueResult, type RecentAbandon } from './outbox-store.js';
+import { WriteBuffer, type WriteState } from '../durability/write-buffer.js';
 import type { AbandonRecord } from './record.js';
 
 export type { EnqueueResult, RecentAbandon } from './outbox-store.js';
@@ -34,6 +35,11 @@ export interface OutboxOptions {
   maxRetryAfterMs?: number;
   /** Finished deliveries and old abandons are pruned after this long (default 7 days). */
   retainMs?: number;
+  /** Abandons held in memory while outbox.sqlite cannot be written (LOCAL_BUFFER_MAX). */
+  bufferMax?: number;
+  onWriteStateChange?: (state: WriteState) => void;
+  /** After each delivery, with the receiver's message reference if it gave one (follow-up.ts keeps it). */
+  onDelivered?: (notificationId: string, channel: string, ref: string | undefined) => void;
 }
 
 const IDLE_RECHECK_MS = 60_000;
@@ -53,7 +59,21 @@ export class Outbox {
     this.store = new OutboxStore(o.dataDir);
     this.now = o.now ?? Date.now;
     this.channels = o.notifiers.map((n) => n.channel);
+    this.writes = new WriteBuffer<AbandonRecord, EnqueueResult>({
+      name: 'outbox',
+      max: o.bufferMax ?? 10_000,
+      log: o.log,
+      // A short abandon is kept (the recall list and statistics read it) but notifies nobody.
+      write: (record) => this.store.enqueue(record, record.short ? [] : this.channels, this.o.dedupeWindowMs, this.now()),
+      onWritten: (_record, r) => {
+        if (r.notificationId) this.notify();
+      },
+      onStateChange: o.onWriteStateChange,
+    });
   }
+
+  /** Abandons held in memory because outbox.sqlite could not be written. */
+  readonly writes: WriteBuffer<AbandonRecord, EnqueueResult>;
 
   get path(): string {
     return this.store.path;
@@ -77,10 +97,16 @@ export class Outbox {
   }
 
   /** Records the abandon and queues its notification (or folds it into the caller's open one). */
-  enqueue(record: AbandonRecord): EnqueueResult {
-    const r = this.store.enqueue(record, this.channels, this.o.dedupeWindowMs, this.now());
-    if (r.notificationId) this.notify();
-    return r;
+  enqueue(record: AbandonRecord): EnqueueResult & { held?: 'buffered' | 'refused' } {
+    const w = this.writes.submit(record);
+    if (w.status !== 'written') return { added: w.status === 'buffered', count: 0, deduped: false, held: w.status };
+    if (w.result.notificationId) this.notify();
+    return w.result;
+  }
+
+  /** Notifications given up on (permanent receiver errors), oldest first, for the CLI. */
+  failed(limit = 100): ReturnType<OutboxStore['failed']> {
+    return this.store.failed(limit);
   }
 
   /** Wakes the loops now rather than at their next timer. */
@@ -109,6 +135,8 @@ export class Outbox {
   async stop(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.writes.flush();
+    this.writes.close();
     this.stopping.abort();
     this.notify();
     clearInterval(this.pruneTimer);
@@ -140,8 +168,9 @@ export class Outbox {
           continue;
         }
         try {
-          await n.send(notification, signal);
+          const receipt = await n.send(notification, signal);
           this.store.markDelivered(due.notificationId, n.channel, this.now());
+          this.o.onDelivered?.(due.notificationId, n.channel, receipt ? receipt.ref : undefined);
           if (failures > 0) this.o.log.info({ channel: n.channel, notification: due.notificationId }, 'abandon notification receiver is back');
           failures = 0;
           this.o.log.debug({ channel: n.channel, notification: due.notificationId, attempt: due.attempts + 1 }, 'abandon notification delivered');

@@ -2,7 +2,8 @@
 //   1. one pino line { event: 'abandon', abandon: <record> }
 //   2. persist(record): the journal (no loss) and from there Elasticsearch
 //   3. the outbox: notifications, deduplicated per caller, delivered with retries
-//   4. router-phase only: queue_log lines through AMI QueueLog
+//   4. router-phase only: the ABANDON line in queue_log (sticky-queue-log.ts writes
+//      the sticky ring's other lines as they happen)
 // Sources: the router's AbandonSink (caller hung up while the sticky agent rang)
 // and AMI QueueCallerAbandon (caller hung up in a queue). A step that fails is
 // logged and does not stop the others. The AMI handler only parses and tracks;
@@ -14,7 +15,8 @@ import type { Logger } from '../log.js';
 import { CallVarTracker } from './call-vars.js';
 import { abandonFromQueueEvent } from './from-queue.js';
 import type { Outbox, RecentAbandon } from './outbox.js';
-import { QueueLogWriter, type QueueLogOptions } from './queue-log.js';
+import type { QueueLogOptions } from './queue-log.js';
+import { StickyQueueLog } from './sticky-queue-log.js';
 import { AbandonRecord } from './record.js';
 import type { AbandonEvent, AbandonSink } from './sink.js';
 
@@ -40,6 +42,8 @@ export interface AbandonPipelineOptions {
   queueLog?: QueueLogOptions;
   /** Caller channels whose DID/agent are remembered at once. */
   maxTrackedCalls?: number;
+  /** The DID's SHORT_ABANDON in ms (0 = no short abandons). */
+  shortAbandonMs?: (did: string | undefined) => number;
 }
 
 /** Record ids recently handled: a replayed event is not logged or sent twice. */
@@ -47,7 +51,7 @@ const SEEN_MAX = 5000;
 
 export class AbandonPipeline {
   private readonly vars: CallVarTracker;
-  private readonly queueLog: QueueLogWriter;
+  private readonly queueLog: StickyQueueLog;
   private readonly clock: () => DateTime;
   private readonly seen = new Set<string>();
   private started = false;
@@ -58,7 +62,7 @@ export class AbandonPipeline {
 
   constructor(private readonly o: AbandonPipelineOptions) {
     this.vars = new CallVarTracker({ max: o.maxTrackedCalls });
-    this.queueLog = new QueueLogWriter(o.ami, o.log, o.queueLog);
+    this.queueLog = new StickyQueueLog(o.ami, o.log, o.queueLog);
     this.clock = o.clock ?? (() => DateTime.utc());
   }
 
@@ -78,6 +82,7 @@ export class AbandonPipeline {
     this.o.ami.removeListener('event', this.onAmiEvent);
     this.o.ami.removeListener('connected', this.onAmiConnected);
     this.vars.clear();
+    this.queueLog.clear();
   }
 
   /**
@@ -93,11 +98,16 @@ export class AbandonPipeline {
     }
   }
 
+  /** True when this process already handled the abandon record `id` (live or read back). */
+  knows(id: string): boolean {
+    return this.seen.has(id);
+  }
+
   /** Runs one abandon through every step; resolves with the record (undefined for a repeat). */
   async handle(e: AbandonEvent): Promise<AbandonRecord | undefined> {
     let record: AbandonRecord;
     try {
-      record = AbandonRecord.fromEvent(e);
+      record = AbandonRecord.fromEvent(e, { shortAbandonMs: this.o.shortAbandonMs?.(e.did) });
     } catch (err) {
       this.o.log.error({ err, uniqueid: e.uniqueid, source: e.source }, 'abandon event unusable');
       return undefined;
@@ -105,7 +115,7 @@ export class AbandonPipeline {
     if (this.seen.has(record.id)) return undefined;
     this.remember(record.id);
 
-    this.o.log.info({ event: 'abandon', abandon: record }, 'caller abandoned');
+    this.o.log.info({ event: 'abandon', abandon: record }, record.late ? 'caller abandoned (read back late from queue_log)' : record.short ? 'caller abandoned (short abandon: nobody notified)' : 'caller abandoned');
     try {
       await this.o.persist(record);
     } catch (err) {
@@ -117,14 +127,15 @@ export class AbandonPipeline {
     } catch (err) {
       this.o.log.error({ err, abandon: { id: record.id } }, 'abandon notification not queued');
     }
-    // Router-phase abandons: no queue saw them, so the router writes their queue_log lines.
-    if (record.source !== 'queue') await this.queueLog.write(record);
+    // Router-phase abandons (ringing or held for the agent): no queue saw them, so the router writes their queue_log lines.
+    if (record.source !== 'queue') await this.queueLog.abandoned(record);
     return record;
   }
 
   private amiEvent(e: AmiEvent): void {
     if (e.Event !== 'QueueCallerAbandon') {
       this.vars.onAmiEvent(e);
+      this.queueLog.onAmiEvent(e);
       return;
     }
     let ev: AbandonEvent;

@@ -1,14 +1,11 @@
-// queue_log lines for router-phase abandons, written by Asterisk itself through
-// the AMI QueueLog action, so queue_log readers (QueueMetrics and the like) count
-// callers who hung up while their sticky agent rang. Asterisk writes
+// Writes queue_log lines through the AMI QueueLog action, so that Asterisk itself
+// writes them (same file, same format, its own clock). Asterisk writes
 //   <now>|<Uniqueid>|<Queue>|<Interface>|<Event>|<Message>
-// with Message verbatim, so Message "1|1|<waited>" gives the ABANDON shape
-// `…|ABANDON|<position>|<original position>|<seconds waited>`. An ENTERQUEUE line
-// (`…|NONE|ENTERQUEUE||<caller>|1`) goes first: ABANDON carries no caller number
-// and those tools find the caller through the ENTERQUEUE of the same uniqueid.
-// Both lines are stamped with the time Asterisk writes them (the abandon's time).
+// with Message verbatim. Lines are sent in order, one action at a time; while AMI
+// is down they wait (bounded) and go out when it reconnects, stamped with the time
+// Asterisk receives them: the action has no timestamp field. What the lines say is
+// decided in sticky-queue-log.ts.
 import type { Logger } from '../log.js';
-import type { AbandonRecord } from './record.js';
 
 export interface AmiActions {
   action(fields: Record<string, unknown>): Promise<unknown>;
@@ -17,27 +14,18 @@ export interface AmiActions {
 export interface QueueLogOptions {
   /** Queue name for router-phase lines (no real queue was involved). */
   queue?: string;
-  /** Write ENTERQUEUE before ABANDON (default true). */
-  enterQueue?: boolean;
+  /** Answered sticky calls as CONNECT + COMPLETECALLER/COMPLETEAGENT (QUEUE_LOG_ANSWERED, default true). */
+  answered?: boolean;
   /** Lines kept while AMI is down; the oldest are dropped beyond it. */
   maxPending?: number;
 }
 
 /** `|` separates queue_log fields: a caller-controlled value must not add one. CR/LF are stripped by the AMI layer. */
-const field = (v: string | number | undefined) => String(v ?? '').replace(/[|\r\n]/g, ' ');
+export const field = (v: string | number | undefined) => String(v ?? '').replace(/[|\r\n]/g, ' ');
 
-export function queueLogActions(r: AbandonRecord, o: QueueLogOptions = {}): Record<string, string>[] {
-  const queue = field(r.queue ?? o.queue ?? 'sticky-router');
-  const base = { Action: 'QueueLog', Queue: queue, Uniqueid: field(r.uniqueid) };
-  const abandon = {
-    ...base,
-    Event: 'ABANDON',
-    Interface: r.sticky_agent ? `PJSIP/${field(r.sticky_agent)}` : 'NONE',
-    Message: `${r.position ?? 1}|${r.original_position ?? 1}|${r.waited_seconds}`,
-  };
-  if (o.enterQueue === false) return [abandon];
-  const enter = { ...base, Event: 'ENTERQUEUE', Interface: 'NONE', Message: `|${field(r.caller.raw)}|${r.original_position ?? 1}` };
-  return [enter, abandon];
+/** One QueueLog action: `event` with data fields joined by `|`. */
+export function queueLogAction(o: { queue: string; uniqueid: string; agent?: string; event: string; data: (string | number | undefined)[] }): Record<string, string> {
+  return { Action: 'QueueLog', Queue: field(o.queue), Uniqueid: field(o.uniqueid), Interface: o.agent ? field(o.agent) : 'NONE', Event: o.event, Message: o.data.map(field).join('|') };
 }
 
 /** Errors that mean "try again when AMI is back" rather than "Asterisk refused". */
@@ -54,13 +42,13 @@ export class QueueLogWriter {
     return this.pending.length;
   }
 
-  /** Queues the record's lines and sends what AMI will take now. */
-  write(r: AbandonRecord): Promise<void> {
-    this.pending.push({ id: r.id, actions: queueLogActions(r, this.o) });
+  /** Queues the lines (in order) and sends what AMI will take now; `id` names them in errors. */
+  write(id: string, actions: Record<string, string>[]): Promise<void> {
+    this.pending.push({ id, actions });
     const max = this.o.maxPending ?? 500;
     if (this.pending.length > max) {
       const dropped = this.pending.splice(0, this.pending.length - max);
-      this.log.error({ dropped: dropped.length }, 'queue_log backlog full while AMI is down; oldest ABANDON lines dropped');
+      this.log.error({ dropped: dropped.length }, 'queue_log backlog full while AMI is down; oldest lines dropped');
     }
     return this.flush();
   }
@@ -90,7 +78,7 @@ export class QueueLogWriter {
           this.log.warn({ err: e.message, backlog: this.pending.length }, 'queue_log line not written; retrying when AMI reconnects');
           return;
         }
-        this.log.error({ err: e.message, abandon: head.id, event: action.Event }, 'Asterisk refused the QueueLog action');
+        this.log.error({ err: e.message, call: head.id, event: action.Event }, 'Asterisk refused the QueueLog action');
         head.actions.shift();
       }
     }

@@ -26,6 +26,24 @@ export interface AbandonFields {
   sticky_agent?: string;
   uniqueid: string;
   linkedid?: string;
+  /** Learned after the fact (queue_log, after an AMI gap), not when it happened. */
+  late?: true;
+  /** Shorter than the DID's SHORT_ABANDON: recorded and indexed, but nobody is notified. */
+  short?: boolean;
+  /** When the caller was reached afterwards (UTC ISO): the abandon needs no recall. */
+  resolved_at?: string;
+  /** The agent who reached them. */
+  resolved_by?: string;
+  /** callback_in: they called back and talked to an agent; call_out: an agent called them and they answered. */
+  resolved_how?: ResolvedHow;
+}
+
+export type ResolvedHow = 'callback_in' | 'call_out';
+
+export interface Resolution {
+  resolved_at: string;
+  resolved_by?: string;
+  resolved_how: ResolvedHow;
 }
 
 /** What the journal and Elasticsearch store: the record plus the journal's index columns. */
@@ -53,6 +71,11 @@ export class AbandonRecord implements AbandonFields {
   declare readonly sticky_agent?: string;
   readonly uniqueid: string;
   declare readonly linkedid?: string;
+  declare readonly late?: true;
+  declare readonly short?: boolean;
+  declare readonly resolved_at?: string;
+  declare readonly resolved_by?: string;
+  declare readonly resolved_how?: ResolvedHow;
 
   constructor(f: AbandonFields) {
     const at = DateTime.fromISO(f['@timestamp'], { zone: 'utc' });
@@ -70,9 +93,20 @@ export class AbandonRecord implements AbandonFields {
     if (f.sticky_agent) this.sticky_agent = f.sticky_agent;
     this.uniqueid = f.uniqueid;
     if (f.linkedid) this.linkedid = f.linkedid;
+    if (f.late) this.late = true;
+    if (f.short !== undefined) this.short = f.short;
+    if (f.resolved_at) {
+      this.resolved_at = f.resolved_at;
+      if (f.resolved_by) this.resolved_by = f.resolved_by;
+      if (f.resolved_how) this.resolved_how = f.resolved_how;
+    }
   }
 
-  static fromEvent(e: AbandonEvent): AbandonRecord {
+  /**
+   * `shortAbandonMs`: the DID's SHORT_ABANDON. The exact wait decides, not the
+   * rounded seconds: 4.6 s is short under PT5S even though it shows as 5 s.
+   */
+  static fromEvent(e: AbandonEvent, opts: { shortAbandonMs?: number } = {}): AbandonRecord {
     return new AbandonRecord({
       id: abandonId(e.uniqueid, e.source),
       '@timestamp': e.at,
@@ -86,7 +120,14 @@ export class AbandonRecord implements AbandonFields {
       sticky_agent: e.agent,
       uniqueid: e.uniqueid,
       linkedid: e.linkedid,
+      ...(e.late ? { late: true as const } : {}),
+      short: e.waitedMs < (opts.shortAbandonMs ?? 0),
     });
+  }
+
+  /** The same abandon, reached: the journal and Elasticsearch keep its id. */
+  withResolution(r: Resolution): AbandonRecord {
+    return new AbandonRecord({ ...this, ...r });
   }
 
   /** Rebuilds a record from its JSON (the outbox stores records as JSON text). */
@@ -137,6 +178,7 @@ export class AbandonRecord implements AbandonFields {
     lines.push(`When: ${formatWhen(this.at, opts.zone)}`);
     lines.push(`Sticky agent: ${this.sticky_agent ? `${this.sticky_agent} (the agent they last spoke to)` : 'none (no recent conversation)'}`);
     lines.push(`Call id: ${this.uniqueid}`);
+    if (this.late) lines.push('Reported late: the router was not connected to Asterisk when it happened (read back from queue_log)');
     return lines;
   }
 

@@ -16,6 +16,8 @@ export interface AbandonEvent {
   originalPosition?: number;
   uniqueid: string;
   linkedid?: string;
+  /** Read back from queue_log after an AMI gap: recorded and notified after the fact. */
+  late?: boolean;
 }
 
 export class AbandonSink extends EventEmitter {

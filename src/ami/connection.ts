@@ -41,6 +41,10 @@ export class AmiConnection extends EventEmitter {
   private stopped = new AbortController();
   reconnects = 0;
   connected = false;
+  /** Epoch ms of the current session's login. */
+  connectedAt: number | undefined;
+  /** Epoch ms of the last bytes any AMI socket delivered: where an AMI gap begins. */
+  lastDataAt: number | undefined;
 
   constructor(private readonly opts: AmiOptions, private readonly log: Logger) {
     super();
@@ -95,6 +99,10 @@ export class AmiConnection extends EventEmitter {
   private async connectOnce(): Promise<void> {
     const client = new AmiClient({ reconnect: false, keepAlive: false, emitEventsByTypes: false, addTime: false });
     client.on('internalError', (err: Error) => this.log.warn({ err }, 'ami socket error'));
+    // Any bytes prove the socket alive (see watch()); also where a later gap begins.
+    client.on('data', () => {
+      this.lastDataAt = Date.now();
+    });
     client.on('event', (e: AmiMessage) => {
       if (typeof e.Event !== 'string') return;
       try {
@@ -116,6 +124,9 @@ export class AmiConnection extends EventEmitter {
     }
     this.client = client;
     this.connected = true;
+    this.connectedAt = Date.now();
+    // The login's response is data too (the connector reads it before 'data' is wired).
+    this.lastDataAt = this.connectedAt;
     await this.applyFilters();
     this.log.info({ ms: Date.now() - t0, host: this.opts.host, port: this.opts.port, filtered: (this.opts.eventFilters?.length ?? 0) > 0 }, 'ami connected');
     this.emit('connected');
@@ -159,30 +170,49 @@ export class AmiConnection extends EventEmitter {
     }
   }
 
-  /** Resolves when the socket closes or stops answering Pings. */
+  /**
+   * Resolves when the socket closes or goes silent. Silent means no byte at all
+   * (events or the Pong) for keepaliveTimeoutMs after a Ping: a socket that is
+   * delivering events is alive even if the Pong is queued behind them. The check
+   * runs after a setImmediate, so that when the event loop was busy (a long
+   * synchronous task) the bytes waiting in the kernel are read before deciding:
+   * a socket holding unread events is never torn down.
+   */
   private watch(client: AmiClient): Promise<void> {
     const every = this.opts.keepaliveMs ?? 5000;
     const deadAfter = this.opts.keepaliveTimeoutMs ?? 3000;
     return new Promise((resolve) => {
       let done = false;
+      let check: NodeJS.Timeout | undefined;
       const finish = () => {
         if (done) return;
         done = true;
         clearInterval(timer);
+        clearTimeout(check);
         client.removeListener('disconnect', finish);
         this.stopped.signal.removeEventListener('abort', finish);
         resolve();
       };
-      const timer = setInterval(() => {
-        this.action({ Action: 'Ping' }, deadAfter).catch((err: Error) => {
-          if (done) return;
-          this.log.warn({ err: err.message }, 'ami keepalive failed; dropping the socket');
-          // close() destroys the socket, so a blackholed connection does not linger.
-          client._connection?.close();
-          client.disconnect();
-          finish();
-        });
-      }, every);
+      const ping = () => {
+        if (done || check) return;
+        const sentAt = Date.now();
+        this.action({ Action: 'Ping' }, every + deadAfter).catch(() => undefined);
+        check = setTimeout(() => {
+          // Read what the kernel holds first (I/O runs before setImmediate callbacks).
+          setImmediate(() => {
+            check = undefined;
+            if (done) return;
+            if ((this.lastDataAt ?? 0) >= sentAt) return; // bytes arrived since the Ping: alive
+            const silentMs = Date.now() - Math.max(sentAt, this.lastDataAt ?? 0);
+            this.log.warn({ silentMs }, 'ami keepalive failed; dropping the socket');
+            // close() destroys the socket, so a blackholed connection does not linger.
+            client._connection?.close();
+            client.disconnect();
+            finish();
+          });
+        }, deadAfter);
+      };
+      const timer = setInterval(ping, every);
       client.once('disconnect', finish);
       this.stopped.signal.addEventListener('abort', finish, { once: true });
     });

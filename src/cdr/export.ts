@@ -106,10 +106,17 @@ export function csvRow(d: CdrDocument): string {
   return cells.map(csvCell).join(',') + '\r\n';
 }
 
-/** RFC 4180: quote a cell holding a comma, quote, CR or LF; double the quotes inside. */
+/**
+ * RFC 4180: quote a cell holding a comma, quote, CR or LF; double the quotes inside.
+ * A text cell starting with = + - @ (or tab/CR) is a formula to Excel and LibreOffice
+ * ("CSV injection"; a caller ID can carry one): it gets a leading `'`, which the
+ * spreadsheet shows as text. So `+380…` reads `'+380…` in the file. Numbers and
+ * booleans are written as they are.
+ */
 export function csvCell(v: unknown): string {
   if (v === undefined || v === null) return '';
-  const s = String(v);
+  let s = String(v);
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 

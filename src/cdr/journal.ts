@@ -65,7 +65,22 @@ CREATE INDEX IF NOT EXISTS records_kind_ts ON records (kind, ts, id);
 CREATE INDEX IF NOT EXISTS records_unshipped ON records (ts) WHERE shipped_at IS NULL AND rejected_at IS NULL;
 -- pruning: only shipped rows.
 CREATE INDEX IF NOT EXISTS records_shipped_at ON records (shipped_at) WHERE shipped_at IS NOT NULL;
+-- the cluster's refusals, for the CLI listing and a re-ship.
+CREATE INDEX IF NOT EXISTS records_rejected ON records (rejected_at) WHERE rejected_at IS NOT NULL;
+-- small durable state: backfill watermarks, when AMI last delivered data.
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
 `;
+
+export interface RejectedRow {
+  id: string;
+  kind: RecordKind;
+  ts: number;
+  rejected_at: number;
+  ship_error: string | null;
+}
 
 export class Journal {
   readonly path: string;
@@ -111,6 +126,16 @@ export class Journal {
     return r.changes > 0;
   }
 
+  /**
+   * Replaces a record's document (same id, e.g. an abandon now resolved) and queues
+   * it for shipping again: Elasticsearch gets the new version under the same _id.
+   * Stores it when it is not there (pruned); true either way.
+   */
+  replace(doc: JournalDoc, kind: RecordKind): boolean {
+    const r = this.w.replace.run(JSON.stringify(doc), doc.id, kind);
+    return r.changes > 0 || this.append(doc, kind);
+  }
+
   /** Stores many records in one transaction; returns how many were new. */
   appendMany(docs: Iterable<JournalDoc>, kind: RecordKind = 'cdr'): number {
     return this.db.transaction(() => {
@@ -142,6 +167,41 @@ export class Journal {
     const ms = at.toMillis();
     this.db.transaction(() => {
       for (const r of rejects) this.w.markRejected.run(ms, r.error.slice(0, 2000), r.id);
+    })();
+  }
+
+  /** True when a record with this id is journaled (a backfill must not learn it twice). */
+  has(id: string): boolean {
+    return this.read.has.get(id) !== undefined;
+  }
+
+  /** A small durable value (backfill watermark, last AMI data time); undefined when never set. */
+  getMeta(key: string): string | undefined {
+    // Prepared on first use: a read-only journal written by an older version has no meta table.
+    this.getMetaStmt ??= this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
+    return this.getMetaStmt.get(key)?.value;
+  }
+  private getMetaStmt: Database.Statement<[string], { value: string }> | undefined;
+
+  setMeta(key: string, value: string): void {
+    this.w.setMeta.run(key, value);
+  }
+
+  /** Records the cluster refused, oldest refusal first (the `rejected` CLI). */
+  rejectedRows(limit = 100): RejectedRow[] {
+    return this.read.rejectedRows.all(limit);
+  }
+
+  /**
+   * Puts refused records back in the shipping queue (after the operator fixed the
+   * template or the index): all of them, or the given ids. Returns how many.
+   */
+  reship(ids?: readonly string[]): number {
+    if (!ids) return this.w.reshipAll.run().changes;
+    return this.db.transaction(() => {
+      let n = 0;
+      for (const id of ids) n += this.w.reshipOne.run(id).changes;
+      return n;
     })();
   }
 
@@ -233,6 +293,10 @@ function prepareReads(db: Database.Database) {
          AND (talked = 1 OR (? = 1 AND json_extract(doc, '$.attempt') = 1))
        GROUP BY agent ORDER BY ts DESC LIMIT ?`,
     ),
+    has: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM records WHERE id = ?'),
+    rejectedRows: db.prepare<[number], RejectedRow>(
+      'SELECT id, kind, ts, rejected_at, ship_error FROM records WHERE rejected_at IS NOT NULL ORDER BY rejected_at, ts LIMIT ?',
+    ),
     range: db.prepare<[RecordKind, number, number], JournalRow>(
       'SELECT id, kind, ts, doc AS json FROM records WHERE kind = ? AND ts >= ? AND ts < ? ORDER BY ts, id',
     ),
@@ -244,8 +308,12 @@ function prepareWrites(db: Database.Database) {
     insert: db.prepare<[string, string, number, string | null, string | null, number, string]>(
       'INSERT OR IGNORE INTO records (id, kind, ts, customer_e164, agent, talked, doc) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
+    replace: db.prepare<[string, string, RecordKind]>('UPDATE records SET doc = ?, shipped_at = NULL, rejected_at = NULL, ship_error = NULL WHERE id = ? AND kind = ?'),
     markShipped: db.prepare<[number, string]>('UPDATE records SET shipped_at = ? WHERE id = ?'),
     markRejected: db.prepare<[number, string, string]>('UPDATE records SET rejected_at = ?, ship_error = ? WHERE id = ?'),
+    reshipAll: db.prepare<[]>('UPDATE records SET rejected_at = NULL, shipped_at = NULL WHERE rejected_at IS NOT NULL'),
+    reshipOne: db.prepare<[string]>('UPDATE records SET rejected_at = NULL, shipped_at = NULL WHERE id = ? AND rejected_at IS NOT NULL'),
+    setMeta: db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
     prune: db.prepare<[number, number]>(
       'DELETE FROM records WHERE rowid IN (SELECT rowid FROM records WHERE shipped_at IS NOT NULL AND shipped_at < ? LIMIT ?)',
     ),

@@ -32,6 +32,15 @@ export interface ShipperOptions {
   /** Poll the journal this often even without notify() (e.g. rows written by another process). Default 5 s. */
   idlePollMs?: number;
   now?: () => DateTime;
+  /**
+   * Installs (or checks) the index templates. Called before the first bulk, before a
+   * bulk that would create a daily index this shipper has not written to yet, and
+   * after the cluster was unreachable: a bulk must never create an index without
+   * them (numbers would be mapped as text and lookups would never match).
+   */
+  ensureTemplates?: () => Promise<unknown>;
+  /** The templates are known to be in place already (installed at start). */
+  templatesInstalled?: boolean;
 }
 
 export interface ShipperStats {
@@ -49,7 +58,10 @@ export interface ShipperStats {
 const PRUNE_CHUNK = 5000;
 
 export class Shipper {
-  private readonly o: Required<Omit<ShipperOptions, 'now'>> & { now: () => DateTime };
+  private readonly o: Required<Omit<ShipperOptions, 'now' | 'ensureTemplates' | 'templatesInstalled'>> & Pick<ShipperOptions, 'ensureTemplates'> & { now: () => DateTime };
+  private templatesOk: boolean;
+  /** Daily indices written to since the templates were last checked. */
+  private readonly checkedIndices = new Set<string>();
   private readonly counters: ShipperStats = { shipped: 0, errors: 0, rejected: 0, lastError: undefined, backlog: 0, lastShippedAt: undefined };
   private readonly stopping = new AbortController();
   private wake: (() => void) | undefined;
@@ -69,6 +81,7 @@ export class Shipper {
       now: () => DateTime.utc(),
       ...opts,
     };
+    this.templatesOk = opts.templatesInstalled ?? false;
   }
 
   get stats(): Readonly<ShipperStats> {
@@ -99,16 +112,28 @@ export class Shipper {
     const signal = this.stopping.signal;
     let failures = 0;
     while (!signal.aborted) {
-      await this.pruneIfDue();
-      this.pending = false;
-      const rows = this.o.journal.unshipped(this.o.batchSize);
-      if (rows.length === 0) {
-        this.counters.backlog = 0;
-        await this.idle();
-        continue;
+      let ok: boolean;
+      let rows: JournalRow[];
+      try {
+        await this.pruneIfDue();
+        this.pending = false;
+        rows = this.o.journal.unshipped(this.o.batchSize);
+        if (rows.length === 0) {
+          this.counters.backlog = 0;
+          await this.idle();
+          continue;
+        }
+        ok = (await this.templatesReady(rows)) && (await this.ship(rows));
+        this.counters.backlog = this.o.journal.backlog();
+      } catch (err) {
+        // The journal itself failed (disk full while marking rows shipped, a locked file):
+        // unmarked rows are sent again later under the same _id, which overwrites, never duplicates.
+        ok = false;
+        rows = [];
+        this.counters.errors++;
+        this.counters.lastError = (err as Error).message;
+        this.o.log.warn({ err: (err as Error).message }, 'cdr shipping paused: the journal cannot be read or updated; will retry');
       }
-      const ok = await this.ship(rows);
-      this.counters.backlog = this.o.journal.backlog();
       if (ok) {
         failures = 0;
         // A full batch means more is waiting: go again, but let calls through first.
@@ -118,6 +143,31 @@ export class Shipper {
       // notify() does not cut a backoff short: appends during an outage must not hammer the cluster.
       await sleep(backoffDelay(failures++, this.o.retryBaseMs, this.o.retryCapMs), signal);
     }
+  }
+
+  /** Templates checked for every daily index of the batch; false (retry later) when the cluster did not answer. */
+  private async templatesReady(rows: JournalRow[]): Promise<boolean> {
+    const ensure = this.o.ensureTemplates;
+    if (!ensure) return true;
+    const indices = new Set(rows.map((r) => this.indexFor(r)));
+    const fresh = [...indices].filter((i) => !this.checkedIndices.has(i));
+    if (this.templatesOk && fresh.length === 0) return true;
+    try {
+      await ensure();
+    } catch (err) {
+      this.counters.errors++;
+      this.counters.lastError = describeEsError(err);
+      this.o.log.warn({ err: this.counters.lastError, indices: fresh, step: 'index templates' }, 'cdr shipping failed; will retry');
+      return false;
+    }
+    if (!this.templatesOk) this.o.log.info({ indices: fresh }, 'index templates checked; shipping');
+    this.templatesOk = true;
+    for (const i of fresh) this.checkedIndices.add(i);
+    if (this.checkedIndices.size > 64) {
+      // Only the last few days matter; keep the set small.
+      for (const i of [...this.checkedIndices].slice(0, this.checkedIndices.size - 32)) this.checkedIndices.delete(i);
+    }
+    return true;
   }
 
   /** Sends one batch; true when every record was either acknowledged or refused for good. */
@@ -157,6 +207,9 @@ export class Shipper {
       );
     } catch (err) {
       failure = describeEsError(err);
+      // The cluster did not answer: it may come back empty or rebuilt; check the templates again first.
+      this.templatesOk = false;
+      this.checkedIndices.clear();
     }
     const unaccounted = rows.length - acked.length - refused.length - transient;
     // Never loop hot on a response that acknowledged less than it was sent (a proxy, a partial body).

@@ -8,6 +8,9 @@ import { registerExport } from './export.js';
 import { registerRecordings } from './recordings.js';
 import { registerWaitReady } from './wait-ready.js';
 import { registerDoctor } from './doctor.js';
+import { registerRejected } from './rejected.js';
+import { registerNotifications } from './notifications.js';
+import { registerRecalls } from './recalls.js';
 import { version } from '../version.js';
 
 const program = new Command()
@@ -23,5 +26,8 @@ registerExport(program);
 registerRecordings(program);
 registerWaitReady(program);
 registerDoctor(program);
+registerRejected(program);
+registerNotifications(program);
+registerRecalls(program);
 
 await program.parseAsync(process.argv);

@@ -12,6 +12,7 @@ import { healthRoute } from './routes/health.js';
 import { lookupPrefix, lookupRoute } from './routes/lookup.js';
 import { metricsRoute, type MetricsSource } from './routes/metrics.js';
 import { readyRoute, type ReadinessProbes } from './routes/ready.js';
+import { recallsPath, recallsRoute } from './routes/recalls.js';
 
 export type { ReadinessProbes, Probe, ProbeResult } from './routes/ready.js';
 export type { MetricsSource } from './routes/metrics.js';
@@ -27,6 +28,8 @@ export interface HttpServerOptions {
   ready: ReadinessProbes;
   /** The `sticky-router lookup --json` answer for a number as given (normalised by the callee too). */
   lookup(number: string, did?: string): Promise<object>;
+  /** The recall list for the last `withinMs` (GET /v1/recalls); absent: 404. */
+  recalls?(withinMs: number): object;
   /** DEFAULT_COUNTRY, to accept national numbers on /v1/lookup. */
   region?: CountryCode;
   log: Logger;
@@ -72,7 +75,8 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
     { match: (p) => p.startsWith(lookupPrefix) && p.length > lookupPrefix.length, route: lookupRoute({ lookup: o.lookup, region: o.region, timeoutMs: o.lookupTimeoutMs ?? 5000 }), open: false },
     ...(o.extraRoutes ?? []).map((r) => ({ match: r.match, route: r.route, open: r.auth === 'open', ...(r.auth === 'open' ? {} : { auth: r.auth }) })),
   ];
-  const endpoints = ['/healthz', '/readyz', '/metrics', '/v1/lookup/<number>', ...(o.extraRoutes ?? []).map((r) => r.describe)];
+  if (o.recalls) routes.push({ match: (p) => p === recallsPath, route: recallsRoute(o.recalls), open: false });
+  const endpoints = ['/healthz', '/readyz', '/metrics', '/v1/lookup/<number>', ...(o.recalls ? ['/v1/recalls'] : []), ...(o.extraRoutes ?? []).map((r) => r.describe)];
   const log = o.log;
 
   const server = createServer((req, res) => {

@@ -58,6 +58,7 @@ export const ids = {
   decisions: 'sticky-router-search-decisions',
   abandons: 'sticky-router-search-abandons',
   agentUnavailable: 'sticky-router-search-agent-unavailable',
+  recalls: 'sticky-router-search-recalls',
   hitRate: 'sticky-router-lens-hit-rate',
   routedCalls: 'sticky-router-lens-routed-calls',
   reasonsOverTime: 'sticky-router-lens-fallback-reasons',
@@ -110,7 +111,7 @@ function dataView(id: string, title: string, name: string, fieldFormatMap: Recor
   };
 }
 
-function search(id: string, view: string, title: string, description: string, query: string, columns: string[]): SavedObject {
+function search(id: string, view: string, title: string, description: string, query: string, columns: string[], sort: 'asc' | 'desc' = 'desc'): SavedObject {
   return {
     type: 'search',
     id,
@@ -118,7 +119,7 @@ function search(id: string, view: string, title: string, description: string, qu
       title,
       description,
       columns,
-      sort: [['@timestamp', 'desc']],
+      sort: [['@timestamp', sort]],
       grid: {},
       hideChart: false,
       isTextBasedQuery: false,
@@ -328,7 +329,16 @@ export function buildSavedObjects(o: SavedObjectsOptions = {}): SavedObject[] {
       'sticky-router: abandoned calls',
       'Callers who hung up before an agent answered: in a queue (source: queue), while their sticky agent rang (source: sticky_ring), or while held for their busy sticky agent (source: sticky_wait).',
       '',
-      ['source', 'caller.e164', 'caller.raw', 'did', 'queue', 'waited_seconds', 'position', 'original_position', 'sticky_agent'],
+      ['source', 'caller.e164', 'caller.raw', 'did', 'queue', 'waited_seconds', 'position', 'original_position', 'sticky_agent', 'short', 'resolved_at', 'resolved_by', 'resolved_how'],
+    ),
+    search(
+      ids.recalls,
+      ids.abandonView,
+      'sticky-router: callers to call back',
+      'Abandoned calls whose caller nobody has reached since (no resolved_at), short abandons left out; oldest first. The same list, one line per caller, is GET /v1/recalls and `sticky-router recalls`.',
+      'not resolved_at : * and not short : true',
+      ['caller.e164', 'caller.raw', 'waited_seconds', 'sticky_agent', 'did', 'queue', 'source'],
+      'asc',
     ),
 
     search(

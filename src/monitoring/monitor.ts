@@ -154,13 +154,29 @@ export class Monitoring {
       send: async (notification, signal) => {
         const t0 = this.now();
         try {
-          await n.send(notification, signal);
+          // The receipt (the receiver's message id) lets the abandon follow-up edit the message later.
+          const receipt = await n.send(notification, signal);
           report(t0);
+          return receipt;
         } catch (err) {
           report(t0, err);
           throw err;
         }
       },
+      ...(n.resolve
+        ? {
+            resolve: async (r: Parameters<NonNullable<Notifier['resolve']>>[0], signal?: AbortSignal) => {
+              const t0 = this.now();
+              try {
+                await n.resolve!(r, signal);
+                report(t0);
+              } catch (err) {
+                report(t0, err);
+                throw err;
+              }
+            },
+          }
+        : {}),
       ...(n.close ? { close: () => n.close!() } : {}),
     };
   }

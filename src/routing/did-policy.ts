@@ -1,8 +1,8 @@
 // Per-DID settings: window, ring timeout, fallback target, on/off, whether to wait
-// for a busy sticky agent, how many previous agents to try, whether unanswered
-// outbound attempts count, and the queue whose membership and pause state decide.
-// Loaded from ROUTES_FILE (JSON), validated like the environment, falling back to
-// the environment's values.
+// for a busy sticky agent, minimum talk time, the short-abandon threshold, how many
+// previous agents to try, whether unanswered outbound attempts count, and the queue
+// whose membership and pause state decide. Loaded from ROUTES_FILE (JSON), validated
+// like the environment, falling back to the environment's values.
 import { readFileSync } from 'node:fs';
 import { Duration } from 'luxon';
 import { z } from 'zod';
@@ -28,6 +28,8 @@ export interface DidPolicy {
    * a member of it, logged in, not paused and not in wrap-up (AMI queue state).
    */
   queue?: string;
+  /** An abandon shorter than this is recorded with short: true and notifies nobody; 0 = off. */
+  shortAbandonMs: number;
 }
 
 const iso = z.string().transform((v, ctx) => {
@@ -51,6 +53,7 @@ const override = z
     maxAgents: z.number().int().min(1).max(10).optional(),
     learnFromAttempts: z.boolean().optional(),
     queue: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a queue name from queues.conf').optional(),
+    shortAbandon: iso.optional(),
   })
   .strict();
 const file = z.object({ default: override.optional(), dids: z.record(z.string().regex(/^\+?[0-9]{1,20}$/, 'a DID of digits'), override).default({}) }).strict();
@@ -60,7 +63,7 @@ export type RoutesFile = z.input<typeof file>;
 export class DidPolicies {
   private constructor(private readonly base: DidPolicy, private readonly dids: Map<string, DidPolicy>) {}
 
-  static fromConfig(config: Pick<Config, 'STICKY_WINDOW' | 'AGENT_RING_TIMEOUT' | 'FALLBACK_CONTEXT' | 'FALLBACK_EXTENSION'> & Partial<Pick<Config, 'MIN_TALK_SECONDS'>>, routes?: RoutesFile): DidPolicies {
+  static fromConfig(config: Pick<Config, 'STICKY_WINDOW' | 'AGENT_RING_TIMEOUT' | 'FALLBACK_CONTEXT' | 'FALLBACK_EXTENSION'> & Partial<Pick<Config, 'MIN_TALK_SECONDS' | 'SHORT_ABANDON'>>, routes?: RoutesFile): DidPolicies {
     const parsed = file.safeParse(routes ?? {});
     if (!parsed.success) {
       const i = parsed.error.issues[0]!;
@@ -76,6 +79,7 @@ export class DidPolicies {
       minTalkSeconds: config.MIN_TALK_SECONDS ?? 1,
       maxAgents: 2,
       learnFromAttempts: true,
+      shortAbandonMs: config.SHORT_ABANDON ?? 5000,
     };
     const merge = (b: DidPolicy, o: z.output<typeof override> | undefined): DidPolicy => ({
       enabled: o?.enabled ?? b.enabled,
@@ -88,6 +92,7 @@ export class DidPolicies {
       maxAgents: o?.maxAgents ?? b.maxAgents,
       learnFromAttempts: o?.learnFromAttempts ?? b.learnFromAttempts,
       ...((o?.queue ?? b.queue) !== undefined ? { queue: o?.queue ?? b.queue } : {}),
+      shortAbandonMs: o?.shortAbandon ?? b.shortAbandonMs,
     });
     const base = merge(env, parsed.data.default);
     return new DidPolicies(base, new Map(Object.entries(parsed.data.dids).map(([did, o]) => [did, merge(base, o)])));

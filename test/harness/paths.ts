@@ -13,3 +13,5 @@ export const pidFile = join(runDir, 'asterisk.pid');
 export const consoleLog = join(runDir, 'asterisk-console.log');
 export const queueLogFile = join(rootDir, 'var/log/asterisk/queue_log');
 export const messagesLog = join(rootDir, 'var/log/asterisk/messages.log');
+/** cdr_sqlite3_custom's database (docker/asterisk/cdr_sqlite3_custom.conf): the router's ASTERISK_CDR_DB. */
+export const cdrStoreFile = join(rootDir, 'var/log/asterisk/sticky-cdr.db');

@@ -29,7 +29,8 @@ const log = (...a: unknown[]) => console.error('#', ...a);
 before(async () => {
   await hangupAllChannels();
   port = await unusedPort();
-  router = await startRouter({ NOTIFY_WEBHOOK_URL: `http://127.0.0.1:${port}/hooks/abandon`, NOTIFY_WEBHOOK_SECRET: SECRET });
+  // These callers hang up after ~1.5 s: with the default SHORT_ABANDON (PT5S) nobody would be told.
+  router = await startRouter({ NOTIFY_WEBHOOK_URL: `http://127.0.0.1:${port}/hooks/abandon`, NOTIFY_WEBHOOK_SECRET: SECRET, SHORT_ABANDON: 'PT0S' });
 });
 
 after(async () => {

@@ -6,6 +6,9 @@
 // decision log and gets their sticky agent first.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DateTime } from 'luxon';
 import { Client } from '@elastic/elasticsearch';
 import { testCluster, type TestCluster } from '../es-double/cluster.js';
@@ -14,7 +17,7 @@ import type { AmiEvent } from '../../src/ami/connection.js';
 import { startRouter, type RouterProcess } from '../support/router.js';
 import { call, startAgent, type Agent } from '../support/sipp.js';
 import { historyDoc, seedHistory } from '../support/history.js';
-import { hangupAllChannels, phoneUp, queueLogLines, waitChannelsGone } from '../support/harness.js';
+import { hangupAllChannels, phoneUp, queueLogLines, waitChannelsGone, waitEndpointState } from '../support/harness.js';
 import { poll } from '../support/cdr.js';
 import { mailHeader, mailText, sipTimeline, startNotifyReceivers, verifyWebhook, type NotifyReceivers } from '../support/notify-receivers.js';
 import { installTemplate } from '../../src/cdr/index-template.js';
@@ -26,6 +29,7 @@ const prefix = `it-abandon-${Date.now()}`;
 const QUEUE_CALLER = '+12025550400'; // no history: lands in queue support
 const RING_CALLER = '+12025550401'; // sticky to 1002 (seeded), abandons while 1002 rings
 const ABANDON_ONLY_CALLER = '+12025550402'; // same, but their history is gone before they call back
+const SHORT_CALLER = '+12025550403'; // hangs up in the queue after ~1.5 s on DID 200 (SHORT_ABANDON PT5S)
 let cluster: TestCluster;
 let es: Client;
 let router: RouterProcess;
@@ -45,7 +49,10 @@ before(async () => {
   await seedHistory(cluster.node, prefix, Object.values(history));
   rx = await startNotifyReceivers();
   ami = await watchAmi();
-  router = await startRouter({ ES_NODE: cluster.node, ES_INDEX_PREFIX: prefix, AGENT_RING_TIMEOUT: 'PT10S', ...rx.env });
+  // DID 100: short abandons below 1 s (these tests hang up after 1.5-3 s); every other DID: the default PT5S.
+  const routes = join(mkdtempSync(join(tmpdir(), 'sticky-routes-')), 'routes.json');
+  writeFileSync(routes, JSON.stringify({ dids: { '100': { shortAbandon: 'PT1S' } } }));
+  router = await startRouter({ ES_NODE: cluster.node, ES_INDEX_PREFIX: prefix, AGENT_RING_TIMEOUT: 'PT10S', ROUTES_FILE: routes, SHORT_ABANDON: 'PT5S', ...rx.env });
 });
 
 after(async () => {
@@ -84,7 +91,8 @@ async function esAbandons(uniqueid: string): Promise<{ index: string; id: string
 }
 
 const json = (s: string) => JSON.parse(s) as Record<string, unknown>;
-const webhooksFor = (caller: string) => rx.webhook.requests.filter((r) => (json(r.rawBody).abandon as AbandonFields).caller.raw === caller);
+// Alerts only: a caller reached later (the call-back below) also gets an `abandon.resolved` event, which has no `abandon`.
+const webhooksFor = (caller: string) => rx.webhook.requests.filter((r) => json(r.rawBody).event === 'abandon' && (json(r.rawBody).abandon as AbandonFields).caller.raw === caller);
 const slacksFor = (caller: string) => rx.slack.requests.filter((r) => String(json(r.rawBody).text).includes(caller));
 const telegramsFor = (caller: string) => rx.telegram.requests.filter((r) => String(json(r.rawBody).text).includes(caller));
 const mailsFor = (caller: string) => rx.smtp.mails.filter((m) => (mailHeader(m.raw, 'Subject') ?? '').includes(caller));
@@ -277,13 +285,19 @@ test('caller hangs up while the sticky agent rings → one sticky_ring abandon, 
     assert.ok(Math.abs(Number(time) * 1000 - Date.parse(rec['@timestamp'])) <= 3000, `line time ${time} near the abandon ${rec['@timestamp']}`);
     assert.equal(uid, rec.uniqueid);
     assert.equal(queue, 'sticky-router');
-    assert.equal(who, 'PJSIP/1002');
+    assert.equal(who, 'NONE', "agent NONE, as in Asterisk's own ABANDON lines");
     assert.equal(ev, 'ABANDON');
     assert.equal(pos, '1');
     assert.equal(orig, '1');
     assert.equal(waited, String(rec.waited_seconds));
     // time|uniqueid|queue|NONE|ENTERQUEUE|url|callerid|position: the caller is found through it.
     assert.deepEqual(enter[0]!.slice(1), [rec.uniqueid, 'sticky-router', 'NONE', 'ENTERQUEUE', '', RING_CALLER, '1']);
+    // Each line is written when it happens: a reader's wait (ABANDON time − ENTERQUEUE time,
+    // whole seconds) is the ring time on the caller's own clock (180 → CANCEL), to ±1 s.
+    const readerWait = Number(time) - Number(enter[0]![0]);
+    const ringToCancel = (clock.cancel.at - clock.ringing.at) / 1000;
+    log(`queue_log reader's wait: ${readerWait} s (ABANDON ${time} − ENTERQUEUE ${enter[0]![0]}); caller clock 180→CANCEL ${ringToCancel.toFixed(3)} s`);
+    assert.ok(readerWait >= 1 && Math.abs(readerWait - ringToCancel) <= 1, `reader's wait ${readerWait} s vs caller clock ${ringToCancel.toFixed(3)} s`);
 
     await oneNotificationPerChannel(RING_CALLER);
     assert.match(String(json(telegramsFor(RING_CALLER)[0]!.rawBody).text), /Sticky agent: 1002 \(the agent they last spoke to\)/);
@@ -315,6 +329,20 @@ test('the abandoned caller calls back inside the window → decision.previousAba
     assert.match(invites[0]!.headers.from ?? '', new RegExp(`sip:\\${RING_CALLER}@`));
     const joins = ami.events.filter((e) => e.Event === 'QueueCallerJoin' && e.CallerIDNum === RING_CALLER);
     assert.equal(joins.length, 0, 'never queued: the sticky agent took the call');
+
+    // queue_log counts the answered sticky call: ENTERQUEUE, CONNECT, COMPLETECALLER (the caller sent BYE).
+    const dial = ami.events.filter((e) => e.Event === 'DialBegin' && e.CallerIDNum === RING_CALLER && e.Context === 'sticky-ring').at(-1)!;
+    const lines = await poll(() => queueLogLines().filter((f) => f[1] === dial.Uniqueid), (l) => l.some((f) => f[4] === 'COMPLETECALLER'), 10_000, 'COMPLETECALLER line');
+    const shown = lines.map((f) => f.join('|')).join('\n');
+    log(`queue_log for the answered call-back ${dial.Uniqueid}:\n${shown}`);
+    assert.deepEqual(lines.map((f) => f[4]), ['ENTERQUEUE', 'CONNECT', 'COMPLETECALLER'], shown);
+    const [, connect, complete] = lines;
+    assert.deepEqual(connect!.slice(2, 5), ['sticky-router', 'PJSIP/1002', 'CONNECT']);
+    assert.equal(connect![6], dial.DestUniqueid, "CONNECT names the agent's channel");
+    assert.deepEqual(complete!.slice(2, 5), ['sticky-router', 'PJSIP/1002', 'COMPLETECALLER']);
+    const talk = Number(complete![6]);
+    assert.ok(talk >= 1 && talk <= 3, `talk time ${talk} s (the caller talked 1.5 s)`);
+    assert.ok(Math.abs(Number(complete![0]) - Number(connect![0]) - talk) <= 1, 'COMPLETECALLER written at the hang-up, talk time after CONNECT');
     await waitChannelsGone();
   } finally {
     await agent.stop();
@@ -353,4 +381,34 @@ test('abandoned while the sticky agent rang, history gone since → the abandon 
   } finally {
     await agent.stop();
   }
+});
+
+// ---- short abandons ------------------------------------------------------------
+
+test('a short abandon (1.5 s on DID 200, SHORT_ABANDON PT5S) is recorded and indexed with short: true and notifies nobody', async () => {
+  // 1002's phone from the test before still reads online until a qualify fails; the queue would ring its
+  // dead contact, and Asterisk retransmits that INVITE for 32 s, into the next test file's phone.
+  await waitEndpointState('1002', 'offline');
+  const result = await call('200', SHORT_CALLER, { talkMs: 1500 });
+  assert.equal(result.exitCode, 0, result.errors.slice(0, 300));
+  const rec = await abandonLine(SHORT_CALLER);
+  await waitChannelsGone();
+  assert.equal(rec.did, '200');
+  assert.equal(rec.short, true);
+  assert.ok(rec.waited_seconds < 5, `waited ${rec.waited_seconds} s`);
+  const line = router.lines.find((l) => l.event === 'abandon' && callerOf(l) === SHORT_CALLER)!;
+  assert.equal(line.msg, 'caller abandoned (short abandon: nobody notified)');
+  const journaled = await poll(() => journalAbandons((d) => d.uniqueid === rec.uniqueid), (j) => j.length > 0, 5000, 'short abandon journaled');
+  assert.equal(journaled[0]!.short, true, 'journaled with short: true');
+  const hits = await poll(() => esAbandons(rec.uniqueid), (h) => h.length > 0, 15_000, 'short abandon shipped to Elasticsearch');
+  assert.equal(hits[0]!.doc.short, true);
+  const shortInEs = await es.count({ index: `${prefix}-abandons-*`, query: { bool: { filter: [{ term: { short: true } }, { term: { uniqueid: rec.uniqueid } }] } } });
+  assert.equal(shortInEs.count, 1, 'searchable as short:true');
+  // Nobody is told: give every channel time to deliver (others are delivered within ~1 s here).
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.deepEqual(
+    { webhook: webhooksFor(SHORT_CALLER).length, slack: slacksFor(SHORT_CALLER).length, telegram: telegramsFor(SHORT_CALLER).length, email: mailsFor(SHORT_CALLER).length },
+    { webhook: 0, slack: 0, telegram: 0, email: 0 },
+  );
+  await waitChannelsGone();
 });

@@ -241,7 +241,10 @@ test('tampered, foreign, traversal and expired links are refused with 403, and l
   const raw = await fetch(`${httpUrl()}/media/../../../../etc/passwd`);
   assert.notEqual(raw.status, 200, 'a raw ../ path');
 
-  const refusals = router.lines.filter((l) => l.msg === 'media link refused');
+  // The log line reaches us through the router's stdout pipe, after its HTTP answer: wait for the last one.
+  const refused = (l: Record<string, unknown>) => l.msg === 'media link refused';
+  await router.waitForLog(() => router.lines.filter(refused).length >= cases.length, 5000, 'a log line per refusal').catch(() => undefined);
+  const refusals = router.lines.filter(refused);
   assert.ok(refusals.length >= cases.length, `each refusal logged (${refusals.length})`);
   const logText = JSON.stringify(refusals);
   assert.ok(!logText.includes(mac) && !logText.includes(payload), 'the token is not in the log');
@@ -269,7 +272,7 @@ test('tampered, foreign, traversal and expired links are refused with 403, and l
   const expired = await fetch(fresh!.url);
   assert.equal(expired.status, 403);
   assert.match(await expired.text(), /expired/);
-  assert.ok(router.lines.some((l) => l.msg === 'media link refused' && l.why === 'expired'));
+  await router.waitForLog((l) => l.msg === 'media link refused' && l.why === 'expired', 5000, 'the expired refusal logged');
 });
 
 test('the Kibana link: /v1/recordings/play checks access (bearer or Basic) and redirects to a fresh signed link', async () => {

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { testCluster } from '../es-double/cluster.js';
 import { cli, down, harnessSupported, up } from '../harness/asterisk.js';
 import { watchAmi } from '../support/ami-events.js';
-import { hangupAllChannels, harnessEnv, waitEndpointState } from '../support/harness.js';
+import { backfillEnv, hangupAllChannels, harnessEnv, waitEndpointState } from '../support/harness.js';
 import { startNotifySink } from '../support/notify-sink.js';
 import { startAgent, type Agent } from '../support/sipp.js';
 import { startTcpTap } from '../support/tcp-tap.js';
@@ -23,8 +23,10 @@ import { s4Sigkill } from './s4-sigkill.js';
 import { s5BadInput } from './s5-bad-input.js';
 import { s6Secrets } from './s6-secrets.js';
 import { s7Config, type ConfigRowResult } from './s7-config.js';
+import { s8DiskFull } from './s8-disk-full.js';
+import { s9RouterDown } from './s9-router-down.js';
 
-const TOTAL_BUDGET_MS = 14.5 * 60_000;
+const TOTAL_BUDGET_MS = 17 * 60_000;
 const reportPath = resolve(import.meta.dirname, 'REPORT.md');
 const log = (m: string) => process.stderr.write(`reliability: ${m}\n`);
 
@@ -41,6 +43,8 @@ const scenarios = [
   new Scenario('5', 'Bad input: 500+ hostile caller IDs as SIP From headers'),
   new Scenario('6', 'Secrets never appear in any log line of the whole run'),
   new Scenario('7', 'Every invalid environment value stops start-up (exit 78) before connecting'),
+  new Scenario('8', 'DATA_DIR on a full disk while calls flow'),
+  new Scenario('9', 'Calls while the router is down (stopped), with queue abandons'),
 ];
 const only = process.env.ONLY ? new Set(process.env.ONLY.split(',').map((s) => s.trim())) : undefined;
 let configRows: ConfigRowResult[] | undefined;
@@ -92,6 +96,7 @@ async function main(): Promise<number> {
     procs: [],
     routerEnv: (extra = {}) => ({
       ...harnessEnv,
+      ...backfillEnv,
       AMI_PORT: String(amiTap.port),
       ES_NODE: cluster.node,
       ...secrets.env,
@@ -108,6 +113,8 @@ async function main(): Promise<number> {
       ['2', 200_000, s2EsOutage],
       ['3', 130_000, s3AmiBlackhole],
       ['4', 150_000, s4Sigkill],
+      ['9', 150_000, s9RouterDown],
+      ['8', 120_000, s8DiskFull],
       ['5', 240_000, s5BadInput],
       ['6', 150_000, s6Secrets],
     ];

@@ -3,16 +3,16 @@
 // firewall DROP or a dead NAT entry does). The router must notice within its
 // keepalive (Ping every 5 s, dead after 3 s unanswered: ≤ 8 s), reconnect once
 // traffic flows again, and the CDRs of calls that ended in the gap must be
-// accounted for. The router keeps no replay of AMI events, so those are
-// reconciled against Asterisk's own records: the Cdr events of an independent
-// AMI session (the observer, which is not behind the tap) and queue_log.
+// journaled all the same: the router reads them back from Asterisk's own CDR
+// store after the reconnect. Checked against an independent AMI session (the
+// observer, which is not behind the tap).
 import { Client } from '@elastic/elasticsearch';
 import { DateTime } from 'luxon';
 import { installTemplate } from '../../src/cdr/index-template.js';
 import { historyDoc, seedHistory } from '../support/history.js';
 import { journalBacklog, journalCdrs } from '../support/cdr.js';
-import { queueLogLines, waitChannelsGone } from '../support/harness.js';
-import { CallLoad, esAccounting, fmtMs, inboundChannels, lineTime, nanp, producedCdrs, sleep, spawnRouter, stasisTiming, stopRouter, waitUntil, type Ctx, type Scenario } from './lib.js';
+import { waitChannelsGone } from '../support/harness.js';
+import { CallLoad, esAccounting, fmtMs, inboundChannels, lineTime, nanp, producedCdrs, ref, sleep, spawnRouter, stasisTiming, stopRouter, waitUntil, type Ctx, type Scenario } from './lib.js';
 
 const HOLE_MS = 20_000;
 const KEEPALIVE_MS = 5000;
@@ -70,24 +70,26 @@ export async function s3AmiBlackhole(ctx: Ctx, sc: Scenario): Promise<void> {
   const unrouted = views.filter((v) => !stasisTiming(ctx.observer, v).routedTo);
   sc.check('calls kept being routed while AMI was blackholed', unrouted.length === 0 && views.length > 0, `${views.length - unrouted.length}/${views.length} left Stasis for sticky-ring/sticky-fallback`);
 
-  // CDR accounting.
+  // CDR accounting: every CDR Asterisk produced, including the gap's, journaled and in ES once.
   const produced = producedCdrs(ctx.observer, (e) => ours.has(e.Source ?? ''), obsFrom);
-  await waitUntil(() => journalBacklog(router.dataDir).backlog === 0, 20_000, 500);
-  const journaled = new Set(journalCdrs(router.dataDir, (d) => ours.has(d.asterisk.src)).map((d) => d.id));
-  const missed = [...produced.values()].filter((p) => !journaled.has(p.doc.id));
   const gapEnd = reconnected ? lineTime(reconnected) : liftAt;
-  // A CDR is emitted when its call ends: the ones the router missed must have been emitted inside the gap.
-  const outsideGap = missed.filter((p) => !(p.at >= holeAt - 500 && p.at <= gapEnd + 500));
-  sc.check('every CDR the router missed was emitted while its AMI socket was dead (none missed outside the gap)', outsideGap.length === 0, `${missed.length} missed, ${outsideGap.length} outside [hole start, reconnect]`);
-  const acc = esAccounting(ctx, prefix, new Map([...produced].filter(([id]) => journaled.has(id))), (d) => ours.has(String((d.asterisk as { src?: string })?.src)), seeded);
-  sc.check('every CDR the router did receive reached Elasticsearch exactly once', acc.lost.length === 0 && acc.dupIds === 0 && acc.dupUniqueid === 0, `${acc.inEs} in ES, ${acc.lost.length} lost, dup ${acc.dupIds}/${acc.dupUniqueid}`);
-  // Reconcile the missed ones against queue_log (Asterisk's own file; queue calls only).
-  const ql = queueLogLines();
-  const enter = new Set(ql.filter((f) => f[4] === 'ENTERQUEUE').map((f) => f[1]));
-  const missedUniqueids = new Set(missed.map((p) => p.doc.asterisk.uniqueid));
-  const missedQueueCalls = [...missedUniqueids].filter((u) => missed.some((p) => p.doc.asterisk.uniqueid === u && p.doc.asterisk.lastapp === 'Queue'));
-  const inQueueLog = missedQueueCalls.filter((u) => enter.has(u));
-  sc.check('missed queue calls are all in queue_log (reconcilable from Asterisk\'s own file)', inQueueLog.length === missedQueueCalls.length, `${inQueueLog.length}/${missedQueueCalls.length}`);
+  const inGap = [...produced.values()].filter((p) => p.at >= holeAt - 500 && p.at <= gapEnd + 500);
+  // Strictly inside the hole: these cannot have arrived live (the edges may have).
+  const deepInGap = inGap.filter((p) => p.at >= holeAt + 500 && p.at <= liftAt - 500);
+  const readBack = after.filter((l) => l.msg === 'cdrs that AMI had not delivered read back from the cdr store' && lineTime(l) >= holeAt);
+  const learnedBack = readBack.reduce((n, l) => n + Number(l.learned ?? 0), 0);
+  const gapLine = after.find((l) => l.msg === 'ami gap: reading what Asterisk recorded meanwhile' && l.reason === 'ami reconnect');
+  await waitUntil(() => journalBacklog(router.dataDir).backlog === 0, 20_000, 500);
+  const journaledDocs = journalCdrs(router.dataDir, (d) => ours.has(d.asterisk.src));
+  const journaled = new Set(journaledDocs.map((d) => d.id));
+  const missed = [...produced.values()].filter((p) => !journaled.has(p.doc.id));
+  sc.check('precondition: calls ended inside the AMI gap', inGap.length > 0, `${inGap.length} CDRs emitted between the blackhole and the reconnect`);
+  sc.check('the reconnect opened a gap with its time span', Boolean(gapLine), gapLine ? JSON.stringify(gapLine.gap) : 'no "ami gap" line');
+  sc.check('the gap\'s CDRs were read back from Asterisk\'s CDR store', learnedBack >= deepInGap.length && deepInGap.length > 0, `${learnedBack} read back; ${deepInGap.length} emitted well inside the hole, ${inGap.length} counting its edges (which may arrive live)`);
+  sc.check('every CDR Asterisk produced is in the journal: 0 lost', missed.length === 0, `${produced.size - missed.length}/${produced.size} journaled, ${missed.length} lost`);
+  sc.check('0 duplicated in the journal', journaledDocs.length === journaled.size, `${journaledDocs.length} rows, ${journaled.size} ids`);
+  const acc = esAccounting(ctx, prefix, produced, (d) => ours.has(String((d.asterisk as { src?: string })?.src)), seeded);
+  sc.check('every CDR Asterisk produced reached Elasticsearch exactly once', acc.lost.length === 0 && acc.dupIds === 0 && acc.dupUniqueid === 0, `${acc.inEs} in ES, ${acc.lost.length} lost, dup ${acc.dupIds}/${acc.dupUniqueid}`);
   sc.check('router process still running', router.proc.exitCode === null);
 
   const heldBytes = tap.connections.reduce((n, c) => n + c.droppedBytes, 0);
@@ -96,15 +98,16 @@ export async function s3AmiBlackhole(ctx: Ctx, sc: Scenario): Promise<void> {
   sc.figure('traffic flowing again → router "ami connected"', fmtMs(reconnectMs));
   sc.figure('reconnect attempts that failed inside the blackhole', attemptsInHole);
   sc.figure('calls placed / routed', `${load.placed.length} / ${views.length - unrouted.length}`);
-  sc.figure('CDRs produced by Asterisk (observer) / journaled by the router', `${produced.size} / ${produced.size - missed.length}`);
-  sc.figure('CDRs missed by the router (emitted during the gap)', `${missed.length} (${missedUniqueids.size} calls)`);
-  sc.figure('of those, queue calls found in queue_log by uniqueid', `${inQueueLog.length}/${missedQueueCalls.length}`);
+  sc.figure('gap logged by the router', gapLine ? JSON.stringify(gapLine.gap) : 'none');
+  sc.figure('CDRs emitted in the gap (with its edges) / read back from the CDR store', `${inGap.length} / ${learnedBack}`);
+  sc.figure('CDRs produced by Asterisk (observer) / journaled / in Elasticsearch', `${produced.size} / ${journaled.size} / ${acc.inEs}`);
+  sc.figure('lost / duplicated (_id) / duplicated (uniqueid)', `${missed.length + acc.lost.length} / ${acc.dupIds} / ${acc.dupUniqueid}`);
   sc.figure('bytes the tap could not deliver (peer gone when the hole closed)', heldBytes);
   sc.note(
-    `How the gap is accounted for: cdr_manager sends each Cdr once, to the sessions connected at that moment; the router does not replay or backfill, so the ${missed.length} CDR(s) of calls that ended between the blackhole and the reconnect never reach its journal or Elasticsearch. ` +
-      'The run lists them from an independent AMI session that was not blackholed (Asterisk\'s own Cdr stream) and checks the queue calls among them against queue_log by uniqueid. ' +
-      'Proposal (not applied; harness configs untouched): enable a durable CDR backend in the harness (cdr_csv: drop `noload => cdr_csv.so` from modules.conf and add a cdr_csv.conf with `[csv] usegmtime=yes loguniqueid=yes loguserfield=yes`, or cdr_sqlite3_custom) and let the router backfill from it after an AMI reconnect, keyed by the same deterministic id (uniqueid|linkedid|channel|dstchannel|start), so a backfill can never duplicate.',
+    'How the gap is filled: cdr_manager sends each Cdr once, to the sessions connected at that moment, so the events of the gap never arrive on the router\'s AMI socket. ' +
+      'Asterisk also writes every CDR to its own store (cdr_sqlite3_custom, docker/asterisk/cdr_sqlite3_custom.conf); after the reconnect the router reads the rows posted since the last it read, under the AMI path\'s ids, so the gap is filled and nothing is journaled twice. ' +
+      'The run checks the result against an independent AMI session that was not blackholed (Asterisk\'s own Cdr stream).',
   );
-  if (missed.length > 0) sc.bug(`AMI gap loses CDRs: ${missed.length} CDR(s) of calls that ended while the router's AMI socket was dead were never journaled (src/ami/connection.ts reconnects but nothing re-fetches the events of the gap; src/app.ts ingests Cdr only live). Suggested fix: after a reconnect, backfill from a durable Asterisk CDR store (cdr_csv/cdr_sqlite3_custom/ODBC) for [last CDR seen, now], using the same cdrId so replays deduplicate.`);
+  if (missed.length > 0) sc.bug(`AMI gap loses CDRs: ${missed.length} CDR(s) of calls that ended while the router's AMI socket was dead were not journaled, despite the backfill (${ref('src/cdr/backfill/cdr-backfill.ts', 'run(): CdrBackfillResult')}).`);
   await stopRouter(router);
 }

@@ -1,9 +1,12 @@
 // What integration tests need from the running harness.
 import { harnessEnv } from '../harness/credentials.js';
-import { queueLogFile } from '../harness/paths.js';
+import { cdrStoreFile, queueLogFile } from '../harness/paths.js';
 import { existsSync, readFileSync } from 'node:fs';
 
 export { harnessEnv };
+
+/** The router's view of Asterisk's own records in the harness (README: Nothing lost). */
+export const backfillEnv = { ASTERISK_CDR_DB: cdrStoreFile, ASTERISK_QUEUE_LOG: queueLogFile } as const;
 
 const auth = `Basic ${Buffer.from(`${harnessEnv.ARI_USERNAME}:${harnessEnv.ARI_PASSWORD}`).toString('base64')}`;
 

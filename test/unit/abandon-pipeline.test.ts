@@ -12,7 +12,7 @@ import type { Notification } from '../../src/abandon/notification.js';
 import type { Notifier } from '../../src/abandon/notifiers/types.js';
 import { Outbox } from '../../src/abandon/outbox.js';
 import { AbandonPipeline } from '../../src/abandon/pipeline.js';
-import { queueLogActions } from '../../src/abandon/queue-log.js';
+import { queueLogAction } from '../../src/abandon/queue-log.js';
 import type { AbandonRecord } from '../../src/abandon/record.js';
 import { AbandonSink, type AbandonEvent } from '../../src/abandon/sink.js';
 import { captureLog, sampleRecord, tempDir, waitUntil } from './notify-helpers.js';
@@ -86,7 +86,7 @@ test('queue abandon: DID and sticky agent from the dialplan vars; logged, persis
   assert.deepEqual(ami.actions, [], 'Asterisk already wrote the queue ABANDON line itself');
 });
 
-test('router-phase abandon: queue_log ENTERQUEUE then …|ABANDON|1|1|<waited> through AMI QueueLog', async (t) => {
+test('router-phase abandon whose ring start AMI missed: queue_log ENTERQUEUE then …|NONE|ABANDON|1|1|<waited> through AMI QueueLog', async (t) => {
   const { ami, sink, notifier, persisted } = setup(t);
   const e: AbandonEvent = {
     source: 'sticky_ring', at: '2026-11-21T12:00:07.000Z', caller: { raw: '+380961234567', e164: '+380961234567' },
@@ -97,10 +97,10 @@ test('router-phase abandon: queue_log ENTERQUEUE then …|ABANDON|1|1|<waited> t
   assert.equal(persisted.length, 1);
   assert.deepEqual(ami.actions, [
     { Action: 'QueueLog', Queue: 'sticky-router', Uniqueid: '1763726400.20', Event: 'ENTERQUEUE', Interface: 'NONE', Message: '|+380961234567|1' },
-    { Action: 'QueueLog', Queue: 'sticky-router', Uniqueid: '1763726400.20', Event: 'ABANDON', Interface: 'PJSIP/1002', Message: '1|1|7' },
+    { Action: 'QueueLog', Queue: 'sticky-router', Uniqueid: '1763726400.20', Event: 'ABANDON', Interface: 'NONE', Message: '1|1|7' },
   ]);
   assert.equal(queueLogLine(ami.actions[0]!), '1763726407|1763726400.20|sticky-router|NONE|ENTERQUEUE||+380961234567|1');
-  assert.equal(queueLogLine(ami.actions[1]!), '1763726407|1763726400.20|sticky-router|PJSIP/1002|ABANDON|1|1|7');
+  assert.equal(queueLogLine(ami.actions[1]!), '1763726407|1763726400.20|sticky-router|NONE|ABANDON|1|1|7');
 
   // The same event again (a resend) is not handled twice.
   sink.publish(e);
@@ -121,8 +121,9 @@ test('queue_log lines wait while AMI is down and are written on reconnect', asyn
 });
 
 test('a caller-controlled value cannot add queue_log fields', () => {
-  const [enter] = queueLogActions(sampleRecord({ caller: { raw: '123|456' }, queue: undefined }));
-  assert.equal(enter!.Message, '|123 456|2');
+  const r = sampleRecord({ caller: { raw: '123|456' }, queue: undefined });
+  const enter = queueLogAction({ queue: 'sticky-router', uniqueid: r.uniqueid, event: 'ENTERQUEUE', data: ['', r.caller.raw, r.original_position] });
+  assert.equal(enter.Message, '|123 456|2');
 });
 
 test('persist failing is logged; the notification still goes out; recentAbandonFor sees the call', async (t) => {

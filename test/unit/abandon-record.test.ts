@@ -41,8 +41,23 @@ test('the record carries every field, in UTC, and survives a JSON round trip', (
     sticky_agent: '1002',
     uniqueid: '1763726400.20',
     linkedid: '1763726400.20',
+    short: false,
   });
   assert.deepEqual(AbandonRecord.fromJSON(JSON.stringify(r)), r);
+});
+
+test('short: decided on the exact wait against the DID threshold; a resolution keeps the id and adds resolved_*', () => {
+  assert.equal(AbandonRecord.fromEvent({ ...ringEvent, waitedMs: 4600 }, { shortAbandonMs: 5000 }).short, true);
+  assert.equal(AbandonRecord.fromEvent({ ...ringEvent, waitedMs: 5000 }, { shortAbandonMs: 5000 }).short, false);
+  assert.equal(AbandonRecord.fromEvent({ ...ringEvent, waitedMs: 100 }).short, false, 'no threshold: never short');
+  const r = AbandonRecord.fromEvent(ringEvent);
+  const done = r.withResolution({ resolved_at: '2026-11-21T12:05:00.000Z', resolved_by: '1002', resolved_how: 'callback_in' });
+  assert.equal(done.id, r.id);
+  assert.deepEqual(AbandonRecord.fromJSON(JSON.stringify(done)), done);
+  assert.deepEqual(
+    [done.resolved_at, done.resolved_by, done.resolved_how, done.toDocument().resolved_how],
+    ['2026-11-21T12:05:00.000Z', '1002', 'callback_in', 'callback_in'],
+  );
 });
 
 test('the journal document has the journal index columns', () => {

@@ -64,3 +64,28 @@ test('missing credentials are named, and secrets are never echoed', () => {
 test('empty values count as unset (compose writes FOO= for unset)', () => {
   assert.equal(loadConfig({ ...base, ES_NODE: '' }).ES_NODE, undefined);
 });
+
+test('credentials inside ARI_URL / ES_NODE move to their variables and leave the URL; an invalid one is shown without them', () => {
+  const c = loadConfig({ AMI_USERNAME: 'u', AMI_PASSWORD: 'p', ARI_URL: 'http://ariuser:s3cr%40t-ari@127.0.0.1:8088', ES_NODE: 'https://elastic:s3cret-es@es.example:9200' });
+  assert.equal(c.ARI_URL, 'http://127.0.0.1:8088');
+  assert.equal(c.ARI_USERNAME, 'ariuser');
+  assert.equal(c.ARI_PASSWORD, 's3cr@t-ari');
+  assert.equal(c.ES_NODE, 'https://es.example:9200');
+  assert.equal(c.ES_USERNAME, 'elastic');
+  assert.equal(c.ES_PASSWORD, 's3cret-es');
+  assert.ok(!JSON.stringify(c).includes('s3cr%40t') && !JSON.stringify({ ...c, ARI_PASSWORD: 0, ES_PASSWORD: 0 }).includes('s3cret'), 'no URL carries a password');
+  // Explicit variables win; the URL's credentials are still stripped.
+  const d = loadConfig({ ...base, ARI_URL: 'http://x:leak-me@127.0.0.1:8088' });
+  assert.equal(d.ARI_PASSWORD, 'p');
+  assert.equal(d.ARI_URL, 'http://127.0.0.1:8088');
+  for (const [k, v] of [['ARI_URL', 'http://u:leak-me@pbx:8088/asterisk'], ['ES_NODE', 'ftp://u:leak-me@es:9200'], ['ES_NODE', 'http://u:leak-me@bad host:9200']] as const) {
+    let msg = '';
+    try {
+      loadConfig({ ...base, [k]: v });
+    } catch (err) {
+      msg = (err as Error).message;
+    }
+    assert.match(msg, new RegExp(`config: ${k}=`), v);
+    assert.ok(!msg.includes('leak-me'), `${k} error shows no password: ${msg}`);
+  }
+});

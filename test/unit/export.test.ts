@@ -60,6 +60,20 @@ test('CSV: fixed header, RFC 4180 quoting of commas, quotes and newlines, empty 
   assert.match(row, /,"""Smith, J"" <\+12025550007>",/);
 });
 
+test('CSV: a text cell starting with = + - @ (formula in a spreadsheet) is neutralised with a leading quote', () => {
+  assert.equal(csvCell('=HYPERLINK("http://evil","x")'), `"'=HYPERLINK(""http://evil"",""x"")"`);
+  assert.equal(csvCell('+12025550007'), "'+12025550007");
+  assert.equal(csvCell('-2+3'), "'-2+3");
+  assert.equal(csvCell('@SUM(A1)'), "'@SUM(A1)");
+  assert.equal(csvCell('\t=1'), "'\t=1");
+  assert.equal(csvCell('1002'), '1002');
+  assert.equal(csvCell(-5), '-5', 'numbers are not text');
+  const doc: CdrDocument = { ...makeCdr(8), asterisk: { ...makeCdr(8).asterisk, src: '=cmd|"/c calc"!A1', clid: '"=1+1" <+12025550008>' } };
+  const row = csvRow(doc);
+  assert.ok(!/(^|,)[=+\-@]/.test(row.replace(/"[^"]*"/g, (m) => m.replace(/,/g, ' '))), `no cell starts with a formula character: ${row}`);
+  assert.match(row, /,"'=cmd\|""\/c calc""!A1",/);
+});
+
 test('writeExport waits for drain: a slow output never holds more than a chunk or two', async () => {
   let maxBuffered = 0;
   let bytes = 0;

@@ -109,3 +109,16 @@ test('a record without a valid @timestamp is refused with a clear error', () => 
   assert.throws(() => j.append({ ...makeCdr(1), '@timestamp': 'nope' }), /invalid @timestamp "nope"/);
   j.close();
 });
+
+test('journal-only janitor prunes in batches until nothing older than the retention is left', async () => {
+  const { pruneJournalOnly } = await import('../../src/durability/app-helpers.js');
+  const { pino } = await import('pino');
+  const j = new Journal(tempDir());
+  const old = Date.now() - 10 * 86_400_000;
+  j.appendMany(Array.from({ length: 12_345 }, (_, i) => makeCdr(i, { start: old, stepMs: 1 })));
+  j.appendMany(Array.from({ length: 10 }, (_, i) => makeCdr(100_000 + i, { start: Date.now() - 60_000, stepMs: 0 })));
+  const pruned = await pruneJournalOnly(j, 7 * 86_400_000, pino({ level: 'silent' }), 1000);
+  assert.equal(pruned, 12_345, 'all of a busy backlog in one run, not 5000 per 10 minutes');
+  assert.equal([...j.iterate(DateTime.fromMillis(0), DateTime.utc().plus({ days: 1 }))].length, 10);
+  j.close();
+});

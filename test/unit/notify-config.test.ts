@@ -26,9 +26,11 @@ test('nothing set: every channel off, documented defaults', () => {
   assert.equal(c.NOTIFY_DEDUPE_WINDOW, 10 * 60_000);
   assert.equal(c.NOTIFY_EMAIL_FROM, `sticky-router@${hostname()}`);
   assert.deepEqual(notifyConfigNames, [
-    'NOTIFY_WEBHOOK_URL', 'NOTIFY_WEBHOOK_SECRET', 'SLACK_WEBHOOK_URL', 'TELEGRAM_BOT_TOKEN', 'TELEGRAM_CHAT_ID',
-    'TELEGRAM_API_URL', 'SMTP_URL', 'NOTIFY_EMAIL_FROM', 'NOTIFY_EMAIL_TO', 'NOTIFY_DEDUPE_WINDOW',
+    'NOTIFY_WEBHOOK_URL', 'NOTIFY_WEBHOOK_SECRET', 'SLACK_WEBHOOK_URL', 'SLACK_BOT_TOKEN', 'SLACK_CHANNEL', 'SLACK_API_URL', 'TELEGRAM_BOT_TOKEN', 'TELEGRAM_CHAT_ID',
+    'TELEGRAM_API_URL', 'SMTP_URL', 'NOTIFY_EMAIL_FROM', 'NOTIFY_EMAIL_TO', 'NOTIFY_EMAIL_RESOLVED', 'NOTIFY_DEDUPE_WINDOW',
   ]);
+  assert.equal(c.SLACK_API_URL, 'https://slack.com/api');
+  assert.equal(c.NOTIFY_EMAIL_RESOLVED, false, 'resolution e-mails only if asked for');
 });
 
 test('every channel configured', () => {

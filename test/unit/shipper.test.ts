@@ -198,3 +198,35 @@ test('prunes shipped records past the retention, never unshipped ones', async (t
   assert.equal(left.length, 1);
   assert.equal(left[0]?.id, makeCdr(100).id);
 });
+
+test('a cluster that was down at start gets the index templates before the first bulk creates a daily index (numbers stay keywords)', async (t) => {
+  const prefix = `${base}-${++n}`;
+  await cluster.clean(prefix);
+  const journal = new Journal(join(dir, prefix));
+  t.after(async () => {
+    journal.close();
+    await cluster.clean(prefix);
+    for (const name of [`${prefix}-sticky-router`, `${prefix}-abandons-sticky-router`]) await client.indices.deleteIndexTemplate({ name }, { ignore: [404] });
+  });
+  const { installTemplates } = await import('../../src/cdr/index-template.js');
+  const double = cluster.double;
+  if (!double) return t.skip('needs the double (setDown): ES_TEST_NODE points at a real cluster');
+  await double.setDown(true);
+  let ensured = 0;
+  const shipper = new Shipper({ journal, client, prefix, log, retryBaseMs: 50, retryCapMs: 200, idlePollMs: 10_000, ensureTemplates: async () => { ensured++; return installTemplates(client, prefix); } });
+  shipper.start();
+  // An E.164 number and one with a leading zero: dynamic mapping would make them text / long.
+  const doc = { ...makeCdr(1), customer_e164: '+380501234567', asterisk: { ...makeCdr(1).asterisk, src: '0961234567' } };
+  journal.append(doc);
+  shipper.notify();
+  await new Promise((r) => setTimeout(r, 400));
+  assert.ok(ensured >= 1, 'tried the templates while down');
+  assert.equal(journal.backlog(), 1, 'nothing shipped without templates');
+  await double.setDown(false);
+  await until('shipped', () => journal.backlog() === 0);
+  await shipper.stop();
+  const mapping = await client.indices.getMapping({ index: `${prefix}-*` });
+  const props = Object.values(mapping)[0]!.mappings.properties as Record<string, { type?: string; properties?: Record<string, { type?: string }> }>;
+  assert.equal(props.customer_e164?.type, 'keyword');
+  assert.equal(props.asterisk?.properties?.src?.type, 'keyword');
+});

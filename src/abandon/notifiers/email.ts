@@ -6,6 +6,7 @@
 // fixes; 4xx and connection failures are retried.
 import nodemailer from 'nodemailer';
 import { notificationId, notificationSubject, notificationText, type Notification } from '../notification.js';
+import { resolutionFollowUpText, resolutionLine, type ResolutionNotice } from '../resolution-notice.js';
 import { DeliveryError, SEND_TIMEOUT_MS, type Notifier } from './types.js';
 
 export interface EmailOptions {
@@ -14,6 +15,8 @@ export interface EmailOptions {
   from: string;
   to: string[];
   timeoutMs?: number;
+  /** NOTIFY_EMAIL_RESOLVED: a follow-up in the same thread when the caller is reached. */
+  resolved?: boolean;
 }
 
 type SmtpError = Error & { code?: string; responseCode?: number; permanent?: boolean; response?: string };
@@ -37,16 +40,27 @@ export class EmailNotifier implements Notifier {
 
   async send(n: Notification, signal?: AbortSignal): Promise<void> {
     const first = n.seq > 1 ? this.messageId(notificationId(n.groupId, 1)) : undefined;
+    await this.mail(n.id, notificationSubject(n), notificationText(n), first, signal);
+  }
+
+  /** Only with NOTIFY_EMAIL_RESOLVED: a reply to the first alert ("Resolved: …"). */
+  async resolve(r: ResolutionNotice, signal?: AbortSignal): Promise<void> {
+    if (!this.o.resolved) return;
+    const first = this.messageId(notificationId(r.groupId, 1));
+    await this.mail(r.id, resolutionLine(r), resolutionFollowUpText(r), first, signal);
+  }
+
+  private async mail(key: string, subject: string, text: string, inReplyTo: string | undefined, signal?: AbortSignal): Promise<void> {
     try {
       const info = await this.transport.sendMail({
         from: this.o.from,
         to: this.o.to,
-        subject: notificationSubject(n),
-        text: notificationText(n),
-        messageId: this.messageId(n.id),
-        inReplyTo: first,
-        references: first,
-        headers: { 'X-Sticky-Idempotency-Key': n.id },
+        subject,
+        text,
+        messageId: this.messageId(key),
+        inReplyTo,
+        references: inReplyTo,
+        headers: { 'X-Sticky-Idempotency-Key': key },
         signal,
       });
       if (info.accepted.length === 0) throw new DeliveryError(`${this.label}: every recipient was rejected`, true);

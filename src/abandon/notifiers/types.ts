@@ -4,11 +4,23 @@
 // operator can fix) and permanent (this message will never be accepted as it is).
 import type { Channel } from '../notify-config.js';
 import type { Notification } from '../notification.js';
+import type { ResolutionNotice } from '../resolution-notice.js';
+
+/** What the receiver said about a delivered message, kept so that the message can be edited later. */
+export interface DeliveryReceipt {
+  /** Channel-specific reference as JSON text (Slack {channel, ts}, Telegram {chat_id, message_id}). */
+  ref?: string;
+}
 
 export interface Notifier {
   readonly channel: Channel;
   /** One delivery attempt; resolves when the receiver accepted it, throws a DeliveryError otherwise. */
-  send(n: Notification, signal?: AbortSignal): Promise<void>;
+  send(n: Notification, signal?: AbortSignal): Promise<DeliveryReceipt | void>;
+  /**
+   * The abandoned caller was reached: close the alert (edit the messages sent, or send a
+   * follow-up). One attempt, same failure contract as send(). Absent: the channel is not told.
+   */
+  resolve?(r: ResolutionNotice, signal?: AbortSignal): Promise<void>;
   /** Releases connections (the SMTP transport). */
   close?(): void;
 }

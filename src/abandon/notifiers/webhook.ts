@@ -4,6 +4,7 @@
 // repeats by Idempotency-Key (a retry after a lost response sends the same key).
 import { createHmac } from 'node:crypto';
 import { notificationPayload, type Notification } from '../notification.js';
+import { resolutionPayload, type ResolutionNotice } from '../resolution-notice.js';
 import { postJson } from './http.js';
 import type { Notifier } from './types.js';
 
@@ -29,7 +30,15 @@ export class WebhookNotifier implements Notifier {
   }
 
   async send(n: Notification, signal?: AbortSignal): Promise<void> {
-    const body = JSON.stringify(notificationPayload(n));
+    await this.post(n.id, JSON.stringify(notificationPayload(n)), signal);
+  }
+
+  /** A second event, "event": "abandon.resolved", signed the same way, keyed `abandon-<group>-resolved`. */
+  async resolve(r: ResolutionNotice, signal?: AbortSignal): Promise<void> {
+    await this.post(r.id, JSON.stringify(resolutionPayload(r)), signal);
+  }
+
+  private async post(key: string, body: string, signal?: AbortSignal): Promise<void> {
     // Signed per attempt: the timestamp is when this attempt was made, so a
     // receiver's replay window applies to retries as well.
     const ts = Math.floor(this.o.nowSeconds?.() ?? Date.now() / 1000);
@@ -40,7 +49,7 @@ export class WebhookNotifier implements Notifier {
       headers: {
         'x-sticky-timestamp': String(ts),
         'x-sticky-signature': signWebhook(this.o.secret, ts, body),
-        'idempotency-key': n.id,
+        'idempotency-key': key,
       },
     });
   }

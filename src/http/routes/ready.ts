@@ -14,6 +14,10 @@ export interface ReadinessProbes {
   ami: Probe;
   /** Elasticsearch answers. Omit it in journal-only mode (ES_NODE unset). */
   elasticsearch?: Probe;
+  /** DATA_DIR takes writes (not: records are held in memory, see WriteBuffer). */
+  storage?: Probe;
+  /** Informational: notifications given up on. Reported with ok true; a detail says what to do. */
+  notifications?: Probe;
 }
 
 export interface CheckResult {
@@ -22,13 +26,15 @@ export interface CheckResult {
 }
 
 /** Runs every probe at once, each bounded by timeoutMs; a throw or a timeout is "not ready". */
-export async function runProbes(probes: ReadinessProbes, timeoutMs: number): Promise<Record<'ari' | 'ami' | 'elasticsearch', CheckResult>> {
-  const [ari, ami, elasticsearch] = await Promise.all([
+export async function runProbes(probes: ReadinessProbes, timeoutMs: number): Promise<Record<string, CheckResult>> {
+  const [ari, ami, elasticsearch, storage, notifications] = await Promise.all([
     runProbe(probes.ari, timeoutMs),
     runProbe(probes.ami, timeoutMs),
     probes.elasticsearch ? runProbe(probes.elasticsearch, timeoutMs) : Promise.resolve({ ok: true, detail: 'journal-only mode (ES_NODE unset)' }),
+    probes.storage ? runProbe(probes.storage, timeoutMs) : undefined,
+    probes.notifications ? runProbe(probes.notifications, timeoutMs) : undefined,
   ]);
-  return { ari, ami, elasticsearch };
+  return { ari, ami, elasticsearch, ...(storage ? { storage } : {}), ...(notifications ? { notifications } : {}) };
 }
 
 async function runProbe(probe: Probe, timeoutMs: number): Promise<CheckResult> {
