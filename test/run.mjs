@@ -1,11 +1,17 @@
-// npm test: the unit tests always; the integration tests against the real Asterisk
-// harness (chroot + sipp) wherever it can run. Where it cannot, say so loudly; in CI
-// (CI=true) that is a failure, not a skip.
+// npm test: the unit and component tests always; the integration tests against the
+// real Asterisk harness (chroot + sipp) wherever it can run. Where it cannot, say so
+// loudly; in CI (CI=true) that is a failure, not a skip.
+//   unit        test/unit: no I/O beyond temp files; run in parallel.
+//   component   test/component: a real client over HTTP to the Elasticsearch double (own
+//               port each); run in parallel.
+//   integration test/integration: one PBX and its SIP ports; one file at a time.
+// Every runner has a --test-timeout (Node 20 applies it to each file as a whole, too),
+// so a hung test fails instead of hanging CI; it is a hang guard, not a speed check.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const only = process.argv[2]; // 'unit' | 'integration' | undefined (all)
+const only = process.argv[2]; // 'unit' (unit + component) | 'integration' | undefined (all)
 const find = (dir) =>
   (existsSync(dir) ? readdirSync(dir, { recursive: true }) : [])
     .map(String)
@@ -13,7 +19,7 @@ const find = (dir) =>
     .map((f) => join(dir, f))
     .sort();
 
-const unit = [...find('test/unit'), ...find('test/es-double')];
+const unit = [...find('test/unit'), ...find('test/component')];
 let integration = only === 'unit' ? [] : find('test/integration');
 let startedHarness = false;
 
@@ -33,8 +39,11 @@ if (integration.length > 0) {
   }
 }
 
-const files = only === 'integration' ? integration : [...unit, ...integration];
+const node = (files, extra) => spawnSync(process.execPath, ['--import', 'tsx', '--test', ...extra, ...files], { stdio: 'inherit' }).status ?? 1;
+let status = 0;
+// Node's default concurrency is cores - 1, i.e. serial on a 2-core box: ask for more; these files wait on timers and I/O more than on the CPU.
+if (only !== 'integration' && unit.length > 0) status = node(unit, ['--test-concurrency=4', '--test-timeout=600000']);
 // One file at a time: integration tests share one PBX and its SIP ports.
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
+if (integration.length > 0) status = Math.max(status, node(integration, ['--test-concurrency=1', '--test-timeout=1200000']));
 if (startedHarness && !process.env.KEEP_HARNESS) spawnSync('npx', ['tsx', 'test/harness/cli.ts', 'down'], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+process.exit(status);

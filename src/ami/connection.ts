@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import AmiClient, { type AmiMessage } from 'asterisk-ami-client';
 import type { Logger } from '../log.js';
 import { backoffDelay, sleep } from '../backoff.js';
-import { sanitizeAction } from './sanitize.js';
+import { sanitizeAction, type AmiFieldValue } from './sanitize.js';
 
 export type AmiEvent = AmiMessage & { Event: string };
 
@@ -31,12 +31,13 @@ export interface AmiOptions {
 
 export class AmiAuthError extends Error {}
 
-export declare interface AmiConnection {
-  on(event: 'event', l: (e: AmiEvent) => void): this;
-  on(event: 'connected' | 'disconnected', l: () => void): this;
+interface AmiConnectionEvents {
+  event: [e: AmiEvent];
+  connected: [];
+  disconnected: [];
 }
 
-export class AmiConnection extends EventEmitter {
+export class AmiConnection extends EventEmitter<AmiConnectionEvents> {
   private client: AmiClient | undefined;
   private stopped = new AbortController();
   reconnects = 0;
@@ -77,7 +78,7 @@ export class AmiConnection extends EventEmitter {
   }
 
   /** Sends an action with a unique ActionID and sanitised values; rejects on error response or timeout. */
-  async action(fields: Record<string, unknown>, timeoutMs = this.opts.actionTimeoutMs ?? 5000): Promise<AmiMessage> {
+  async action(fields: Record<string, AmiFieldValue>, timeoutMs = this.opts.actionTimeoutMs ?? 5000): Promise<AmiMessage> {
     const client = this.client;
     if (!client || !this.connected) throw new Error('AMI not connected');
     const msg = sanitizeAction({ ...fields, ActionID: randomUUID() });

@@ -31,13 +31,13 @@ function quietSwaggerLog(log: Logger): void {
   if (typeof g.log === 'function') g.log = (...args: unknown[]) => log.debug({ swagger: args.map(String) }, 'swagger-client');
 }
 
-export declare interface AriConnection {
+interface AriConnectionEvents {
   /** A fresh client whose app is registered: attach per-client event handlers here. */
-  on(event: 'ready', l: (client: Client) => void): this;
-  on(event: 'lost', l: (reason: string) => void): this;
+  ready: [client: Client];
+  lost: [reason: string];
 }
 
-export class AriConnection extends EventEmitter {
+export class AriConnection extends EventEmitter<AriConnectionEvents> {
   private stopped = new AbortController();
   private current: { client: Client; ws?: WebSocket } | undefined;
   reconnects = 0;

@@ -68,7 +68,10 @@ const asteriskFields: readonly (keyof Asterisk)[] = [
 
 // Voice quality columns (empty for calls without the [sticky-qos] dialplan): the call's
 // worst figures, then each leg's two directions (rx = received by the PBX).
-const qualityColumns: readonly [string, (q: CallQuality) => unknown][] = [
+/** What a CSV cell holds: a scalar or nothing. */
+type Cell = string | number | boolean | undefined | null;
+
+const qualityColumns: readonly [string, (q: CallQuality) => Cell][] = [
   ['quality.mes', (q) => q.mes],
   ['quality.loss_pct', (q) => q.loss_pct],
   ['quality.jitter_ms', (q) => q.jitter_ms],
@@ -80,7 +83,7 @@ const qualityColumns: readonly [string, (q: CallQuality) => unknown][] = [
   ['quality.hangup_by', (q) => q.hangup_by],
   ...(['caller', 'agent'] as const).flatMap((leg) =>
     (['rx', 'tx'] as const).flatMap((dir) =>
-      (['packets', 'lost', 'loss_pct', 'jitter_ms', 'mes'] as const).map((k): [string, (q: CallQuality) => unknown] => [`quality.${leg}.${dir}.${k}`, (q) => q[leg]?.[dir][k]]),
+      (['packets', 'lost', 'loss_pct', 'jitter_ms', 'mes'] as const).map((k): [string, (q: CallQuality) => Cell] => [`quality.${leg}.${dir}.${k}`, (q) => q[leg]?.[dir][k]]),
     ),
   ),
   ['quality.caller.rtt_ms', (q) => q.caller?.rtt_ms],
@@ -97,7 +100,7 @@ export const csvColumns: readonly string[] = [
 
 export function csvRow(d: CdrDocument): string {
   const a: Partial<Asterisk> = d.asterisk ?? {};
-  const cells: unknown[] = [
+  const cells: Cell[] = [
     d['@timestamp'], d.id, d.direction, d.customer_e164, d.customer_raw, d.agent, d.talk_seconds, d.talked, d.sticky_reason, d.did,
     ...asteriskFields.map((f) => a[f]),
     d.recording?.file, d.recording?.duration_s, d.recording?.bytes, d.recording?.deleted_at,
@@ -113,7 +116,7 @@ export function csvRow(d: CdrDocument): string {
  * spreadsheet shows as text. So `+380…` reads `'+380…` in the file. Numbers and
  * booleans are written as they are.
  */
-export function csvCell(v: unknown): string {
+export function csvCell(v: Cell): string {
   if (v === undefined || v === null) return '';
   let s = String(v);
   if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
@@ -138,13 +141,17 @@ export async function writeExport(docs: AsyncIterable<CdrDocument> | Iterable<Cd
   let buf = format === 'csv' ? csvColumns.join(',') + '\r\n' : '';
   let n = 0;
   // Small writes are batched into ~64 KiB chunks: one write() per record is slow.
-  const flush = async () => {
+  // A function, not an inline check: `failed` is set by the 'error' listener between awaits.
+  const throwIfFailed = () => {
     if (failed) throw failed;
+  };
+  const flush = async () => {
+    throwIfFailed();
     if (buf.length === 0) return;
     const chunk = buf;
     buf = '';
     if (!out.write(chunk)) await drained(out);
-    if (failed) throw failed;
+    throwIfFailed();
   };
   try {
     for await (const d of docs) {

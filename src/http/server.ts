@@ -27,9 +27,9 @@ export interface HttpServerOptions {
   metrics: MetricsSource;
   ready: ReadinessProbes;
   /** The `sticky-router lookup --json` answer for a number as given (normalised by the callee too). */
-  lookup(number: string, did?: string): Promise<object>;
+  lookup: (number: string, did?: string) => Promise<object>;
   /** The recall list for the last `withinMs` (GET /v1/recalls); absent: 404. */
-  recalls?(withinMs: number): object;
+  recalls?: (withinMs: number) => object;
   /** DEFAULT_COUNTRY, to accept national numbers on /v1/lookup. */
   region?: CountryCode;
   log: Logger;

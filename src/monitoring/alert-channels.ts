@@ -2,7 +2,8 @@
 // monitoring alerts: a call that broke its DID's voice-quality limits. Each channel
 // is a target of the monitoring outbox, so an alert is as durable as an abandon
 // notification. The body is `{ subject, text }`.
-import nodemailer from 'nodemailer';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type { NotifyConfig } from '../abandon/notify-config.js';
 import { postJson } from '../abandon/notifiers/http.js';
 import { DeliveryError, SEND_TIMEOUT_MS } from '../abandon/notifiers/types.js';
@@ -41,7 +42,7 @@ type SmtpError = Error & { code?: string; responseCode?: number; permanent?: boo
 
 /** nodemailer with the abandon e-mails' failure classification (notifiers/email.ts). */
 export class Mailer {
-  private readonly transport: ReturnType<typeof nodemailer.createTransport>;
+  private readonly transport: Transporter<SMTPTransport.SentMessageInfo>;
   private readonly label: string;
   private readonly domain: string;
 

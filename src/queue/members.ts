@@ -128,7 +128,7 @@ export class QueueState {
   onAmiEvent(e: AmiEvent): void {
     switch (e.Event) {
       case 'QueueParams':
-        if (this.pending && e.Queue) this.pending.set(e.Queue, this.pending.get(e.Queue) ?? new Map());
+        if (this.pending && e.Queue) this.pending.set(e.Queue, this.pending.get(e.Queue) ?? new Map<string, QueueMember>());
         return;
       case 'QueueMember': {
         const m = this.pending && toMember(e, e.Queue, e.Location ?? e.Interface);
@@ -181,7 +181,7 @@ export class QueueState {
 
   private queue(name: string): Map<string, QueueMember> {
     let q = this.queues.get(name);
-    if (!q) this.queues.set(name, (q = new Map()));
+    if (!q) this.queues.set(name, (q = new Map<string, QueueMember>()));
     return q;
   }
 

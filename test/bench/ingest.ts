@@ -23,7 +23,7 @@ import { installTemplates } from '../../src/cdr/index-template.js';
 import { DidPolicies } from '../../src/routing/did-policy.js';
 import { MemoryAffinity } from '../../src/routing/sources/memory.js';
 import { RecentDecisions } from '../../src/routing/recent-decisions.js';
-import * as fixtures from '../unit/fixtures/cdrs.js';
+import * as fixtures from '../support/fixtures/cdrs.js';
 import { startEsDoubleProcess } from './lib/es-double-proc.js';
 
 type Ev = Record<string, string>;
@@ -45,7 +45,7 @@ function templates(): { events: Ev[]; source: string } {
   }
   const f = fixtures as unknown as Record<string, unknown>;
   const events = ['queueAnsweredBy1002', 'queueNotAnsweredBy1001', 'agentOutbound', 'internalCall', 'unanswered'].map((k) => f[k] as Ev).filter(Boolean);
-  return { events, source: 'the project\'s real-shaped fixtures (test/unit/fixtures/cdrs.ts)' };
+  return { events, source: 'the project\'s real-shaped fixtures (test/support/fixtures/cdrs.ts)' };
 }
 
 const pbxTime = (ms: number) => DateTime.fromMillis(ms, { zone: 'utc' }).toFormat('yyyy-MM-dd HH:mm:ss');

@@ -364,7 +364,7 @@ function child<T>(script: string, extraEnv: Record<string, string>): Promise<T> 
   return new Promise((res, rej) => {
     const p = spawn(process.execPath, ['--import', 'tsx', join(here, script)], { env: { ...env, ...extraEnv, BENCH_RUNS: String(RUNS) }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    p.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    p.stdout.on('data', (c: Buffer) => (out += c.toString()));
     p.on('exit', (code) => {
       const line = out.trim().split('\n').pop() ?? '';
       try {
@@ -413,7 +413,6 @@ function report(): string {
     }
   } else rows.push(['1-2', 'Call set-up, decide time', 'not run', '', 'n/a']);
 
-  let tpMet: boolean | undefined;
   if (throughput) {
     const top = Math.max(...RATES);
     const cap = (v: number) => (v >= top ? `≥ ${v}` : String(v));
@@ -426,7 +425,6 @@ function report(): string {
       const ratioOf = (a: number[], b: number[]) => (median(b) > 0 ? median(a) / median(b) : NaN);
       const ratio = [ratioOf(br, bb)];
       const met = median(ratio) >= 0.9;
-      if (strict) tpMet = met;
       rows.push([
         '3',
         strict

@@ -133,7 +133,7 @@ export class Mapping {
     const enabled = def.enabled !== false && def.enabled !== 'false';
     const dynamic = def.dynamic === undefined ? existing?.dynamic : parseDynamic(def.dynamic, path);
     this.objects.set(path, { dynamic, enabled: existing?.enabled ?? enabled });
-    const rawObj = (isObject(target[name]) ? target[name] : (target[name] = {})) as JsonObject;
+    const rawObj = (isObject(target[name]) ? target[name] : (target[name] = {}));
     if (def.type === 'object') rawObj.type = 'object';
     if (dynamic !== undefined) rawObj.dynamic = dynamic;
     if (!enabled) rawObj.enabled = false;
@@ -200,7 +200,7 @@ export class Mapping {
   private walk(obj: JsonObject, prefix: string, dynamic: Dynamic, id: string, out: Map<string, DocValue>): void {
     for (const [key, value] of Object.entries(obj)) {
       const path = prefix ? `${prefix}.${key}` : key;
-      for (const v of isArray(value) ? (value.flat(Infinity) as unknown[]) : [value]) {
+      for (const v of isArray(value) ? (value.flat(Infinity) satisfies unknown[]) : [value]) {
         this.indexValue(path, v, dynamic, id, out);
       }
     }
@@ -367,7 +367,7 @@ function parseDynamicTemplates(v: unknown): DynamicTemplate[] {
     if (typeof name !== 'string' || !isObject(body) || !isObject(body.mapping)) {
       throw err.mapperParsing('Failed to parse mapping: Dynamic template syntax error. An array of named objects is expected.');
     }
-    const str = (k: string): string | undefined => (typeof body[k] === 'string' ? (body[k] as string) : undefined);
+    const str = (k: string): string | undefined => (typeof body[k] === 'string' ? (body[k]) : undefined);
     for (const k of Object.keys(body)) {
       if (!['mapping', 'match_mapping_type', 'match', 'unmatch', 'path_match', 'path_unmatch'].includes(k)) {
         throw err.unsupported(`dynamic template parameter [${k}]`);

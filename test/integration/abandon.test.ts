@@ -15,7 +15,7 @@ import { testCluster, type TestCluster } from '../es-double/cluster.js';
 import { watchAmi, type AmiWatch } from '../support/ami-events.js';
 import type { AmiEvent } from '../../src/ami/connection.js';
 import { startRouter, type RouterProcess } from '../support/router.js';
-import { call, startAgent, type Agent } from '../support/sipp.js';
+import { call, startAgent } from '../support/sipp.js';
 import { historyDoc, seedHistory } from '../support/history.js';
 import { hangupAllChannels, phoneUp, queueLogLines, waitChannelsGone, waitEndpointState } from '../support/harness.js';
 import { poll } from '../support/cdr.js';

@@ -8,7 +8,7 @@ import { watchAmi, type AmiWatch } from '../support/ami-events.js';
 import { startRouter } from '../support/router.js';
 import { call, startAgent } from '../support/sipp.js';
 import { historyDoc, seededCluster } from '../support/history.js';
-import { waitChannelsGone, waitEndpointState, hangupAllChannels, phoneUp } from '../support/harness.js';
+import { waitChannelsGone, hangupAllChannels, phoneUp } from '../support/harness.js';
 
 const prefix = `it-handoff-${Date.now()}`;
 let cluster: Awaited<ReturnType<typeof testCluster>>;

@@ -119,13 +119,13 @@ test('agent 1003 offline (no phone, unreachable) → fallback without ringing it
 
 test('Elasticsearch slower than the budget, or unreachable → fallback within LOOKUP_TIMEOUT + 200 ms', async (t) => {
   if (!cluster.double) return t.skip('fault injection needs the double (ES_TEST_NODE points at a real cluster)');
-  const cases: [string, () => void][] = [
-    ['+12025550144', () => cluster.double!.setLatency(2000)],
-    ['+12025550155', () => { cluster.double!.setLatency(0); cluster.double!.setDown(true); }],
+  const cases: [string, () => Promise<void>][] = [
+    ['+12025550144', async () => cluster.double!.setLatency(2000)],
+    ['+12025550155', async () => { cluster.double!.setLatency(0); await cluster.double!.setDown(true); }],
   ];
   try {
     for (const [caller, fault] of cases) {
-      fault();
+      await fault();
       const result = await call('100', caller, { talkMs: 500 });
       assert.equal(result.exitCode, 0);
       const decision = await router.waitForLog(decisionFor(caller), 10_000, `decision for ${caller}`);
@@ -138,7 +138,7 @@ test('Elasticsearch slower than the budget, or unreachable → fallback within L
       await ami.waitFor((e) => e.Event === 'QueueCallerJoin' && e.CallerIDNum === caller, 5000, 'queue join');
     }
   } finally {
-    cluster.double.setDown(false);
+    await cluster.double.setDown(false);
     cluster.double.setLatency(0);
     await waitChannelsGone();
   }

@@ -179,8 +179,8 @@ export function runRouterOnce(ctx: Ctx, name: string, env: Record<string, string
   const cap: Capture = { name, stdout: [], stderr: [] };
   ctx.captures.push(cap);
   ctx.procs.push(proc);
-  proc.stdout!.on('data', (c: Buffer) => cap.stdout.push(c));
-  proc.stderr!.on('data', (c: Buffer) => cap.stderr.push(c));
+  proc.stdout.on('data', (c: Buffer) => cap.stdout.push(c));
+  proc.stderr.on('data', (c: Buffer) => cap.stderr.push(c));
   return new Promise((resolve) => {
     const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
     proc.on('exit', (code, signal) => {
@@ -284,7 +284,7 @@ export function inboundChannels(observer: AmiWatch, from = 0): Map<string, Chann
     const e = evs[k]!;
     // Context, not Channel: a caller number with CR/LF can override fields that precede it (Channel does).
     if (e.Event === 'Newchannel' && e.Context === 'from-trunk' && e.Uniqueid) {
-      byId.set(e.Uniqueid!, { uniqueid: e.Uniqueid!, caller: e.CallerIDNum ?? '', exten: e.Exten ?? '', createdAt: observer.at(e), events: [] });
+      byId.set(e.Uniqueid, { uniqueid: e.Uniqueid, caller: e.CallerIDNum ?? '', exten: e.Exten ?? '', createdAt: observer.at(e), events: [] });
     }
     const v = e.Uniqueid ? byId.get(e.Uniqueid) : undefined;
     if (v) v.events.push(e);

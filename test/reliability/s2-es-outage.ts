@@ -144,7 +144,6 @@ export async function s2EsOutage(ctx: Ctx, sc: Scenario): Promise<void> {
   const esTried = router.lines.slice(mark).filter((l) => l.msg === 'lookup layer failed' && l.source === 'elasticsearch').length;
 
   // --- the journal drains and ES holds exactly what Asterisk produced
-  const tDrain0 = Date.now();
   const drained = await waitUntil(() => journalBacklog(dataDir).backlog === 0, 60_000, 500);
   const drainMs = Date.now() - liftAt;
   sc.check('journal backlog drains to 0 after the cluster is back', drained, `backlog ${journalBacklog(dataDir).backlog}`);

@@ -132,7 +132,6 @@ export async function s5BadInput(ctx: Ctx, sc: Scenario): Promise<void> {
   const reachedDids = new Set([...inStasis.map((v) => v.exten), ...all.filter((r) => responses.get(r.did) === 200).map((r) => r.did)]);
   const decidedDids = () => new Set(router.lines.slice(mark).filter((l) => l.event === 'decision').map((l) => String(l.did)));
   await waitUntil(() => [...reachedDids].every((d) => decidedDids().has(d)), 45_000, 250);
-  const decisionOf = new Map(router.lines.slice(mark).filter((l) => l.event === 'decision').map((l) => [String(l.channel), l]));
   const decisionByDid = new Map(router.lines.slice(mark).filter((l) => l.event === 'decision').map((l) => [String(l.did), l]));
   const undecided = [...reachedDids].filter((d) => !decisionByDid.has(d));
   const unrouted = inStasis.filter((v) => !stasisTiming(ctx.observer, v).routedTo);
@@ -144,6 +143,7 @@ export async function s5BadInput(ctx: Ctx, sc: Scenario): Promise<void> {
   const failedStarts = router.lines.slice(mark).filter((l) => l.msg === 'stasis start failed' || l.msg === 'ari frame ignored' || l.level === 'fatal');
   sc.check('no "stasis start failed", "ari frame ignored" or fatal lines', failedStarts.length === 0, `${failedStarts.length}`);
   const decided = [...reachedDids].map((d) => decisionByDid.get(d)).filter((d): d is Record<string, unknown> => !!d);
+  // eslint-disable-next-line no-control-regex -- control characters are what this looks for
   const rawWithControl = decided.filter((d) => /[\u0000-\u001f\u007f]/.test(String((d.caller as { raw?: string }).raw ?? '')));
   sc.check('no decision carries a control character (CR/LF/NUL…) in caller.raw', rawWithControl.length === 0, `${rawWithControl.length}`);
   const seededWrong = decided.filter((d) => {

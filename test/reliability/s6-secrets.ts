@@ -130,7 +130,7 @@ export async function s6Secrets(ctx: Ctx, sc: Scenario): Promise<void> {
     if (warnings.some((w) => /MaxListenersExceededWarning/.test(w))) {
       sc.bug(
         `Abort-listener leak in every reconnect/retry loop (Node printed MaxListenersExceededWarning on router stderr: ${warnings.find((w) => /MaxListeners/.test(w))!.slice(0, 160)}). ` +
-          `${ref('src/backoff.ts', 'export const sleep')} sleep() adds an abort listener to the caller\'s process-lifetime signal and never removes it when the timer fires; ${ref('src/ami/connection.ts', 'await sleep(')}, ${ref('src/ari/connection.ts', 'await sleep(')} and ${ref('src/cdr/shipper.ts', 'await sleep(')} call it once per failed attempt, so a long AMI/ARI/Elasticsearch outage grows the listener list without bound (~720/h at the 5 s AMI cap). ` +
+          `${ref('src/backoff.ts', 'export const sleep')} sleep() adds an abort listener to the caller's process-lifetime signal and never removes it when the timer fires; ${ref('src/ami/connection.ts', 'await sleep(')}, ${ref('src/ari/connection.ts', 'await sleep(')} and ${ref('src/cdr/shipper.ts', 'await sleep(')} call it once per failed attempt, so a long AMI/ARI/Elasticsearch outage grows the listener list without bound (~720/h at the 5 s AMI cap). ` +
           'Suggested fix: keep the listener in a variable and signal.removeEventListener("abort", onAbort) in the timer callback (or use timers/promises setTimeout(ms, undefined, { signal }) and swallow the AbortError).',
       );
     }

@@ -29,7 +29,7 @@ export async function startRouter(env: Record<string, string> = {}, opts: { wait
   const stderr: string[] = [];
   const waiters = new Set<() => void>();
   let buf = '';
-  proc.stdout!.on('data', (chunk: Buffer) => {
+  proc.stdout.on('data', (chunk: Buffer) => {
     buf += chunk.toString();
     let nl: number;
     while ((nl = buf.indexOf('\n')) >= 0) {
@@ -43,7 +43,7 @@ export async function startRouter(env: Record<string, string> = {}, opts: { wait
       for (const w of [...waiters]) w();
     }
   });
-  proc.stderr!.on('data', (c: Buffer) => stderr.push(c.toString()));
+  proc.stderr.on('data', (c: Buffer) => stderr.push(c.toString()));
   const r: RouterProcess = {
     proc,
     lines,

@@ -53,7 +53,7 @@ export async function startAgent(ext: string, opts: { answer?: boolean; ringMs?:
   if (opts.audioDir) args.push('-mp', String(6200 + 2 * Number(ext.slice(-1))));
   const proc = spawn('sipp', args, { stdio: ['ignore', 'ignore', 'pipe'], ...(opts.audioDir ? { cwd: opts.audioDir } : {}) });
   let err = '';
-  proc.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  proc.stderr.on('data', (c: Buffer) => (err += c.toString()));
   // sipp exits at once when its port is taken: fail here, not in a confusing assertion later.
   await new Promise((r) => setTimeout(r, 300));
   if (proc.exitCode !== null) throw new Error(`agent ${ext}'s sipp exited (${proc.exitCode}) on port ${port}: ${err.trim().slice(0, 300)}`);
@@ -154,7 +154,7 @@ export async function startCustomerPhone(opts: { port?: number; ringMs?: number;
   const args = ['-sf', join(scenarios, opts.answer === false ? 'agent-noanswer.xml' : 'agent.xml'), '-i', '127.0.0.1', '-p', String(port), '-nostdin', '-trace_msg', '-message_file', file, '-key', 'ring_ms', String(opts.ringMs ?? 200), '-timeout', '600'];
   const proc = spawn('sipp', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
-  proc.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  proc.stderr.on('data', (c: Buffer) => (err += c.toString()));
   await new Promise((r) => setTimeout(r, 300));
   if (proc.exitCode !== null) throw new Error(`customer phone's sipp exited (${proc.exitCode}) on port ${port}: ${err.trim().slice(0, 300)}`);
   let trace: AgentTrace | undefined;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cdrFromAmiEvent, type CdrFromAmiOptions } from '../../src/cdr/from-ami.js';
-import { agentOutbound, internalCall, queueAnsweredBy1002, queueNotAnsweredBy1001, unanswered } from './fixtures/cdrs.js';
+import { agentOutbound, internalCall, queueAnsweredBy1002, queueNotAnsweredBy1001, unanswered } from '../support/fixtures/cdrs.js';
 
 const opts: CdrFromAmiOptions = { agentChannelPattern: /^PJSIP\/(\d+)-[0-9a-f]+$/, minTalkSeconds: () => 10 };
 

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { Journal } from '../../src/cdr/journal.js';
 import { OutboxStore } from '../../src/abandon/outbox-store.js';
 import { AbandonRecord } from '../../src/abandon/record.js';
-import { makeCdr } from './fixtures/cdrs.js';
+import { makeCdr } from '../support/fixtures/cdrs.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const dirs: string[] = [];
@@ -59,7 +59,7 @@ test('notifications failed lists what a receiver refused for good; requeue (per 
 
   const failed = cli(dir, 'notifications', 'failed');
   assert.equal(failed.status, 0, failed.stderr);
-  assert.match(failed.stdout, /slack .*\+12025550111 at 2026-01-01T10:00:00.000Z  HTTP 404: no such webhook/);
+  assert.match(failed.stdout, /slack .*\+12025550111 at 2026-01-01T10:00:00.000Z {2}HTTP 404: no such webhook/);
   assert.match(failed.stderr, /^2 notification\(s\) failed for good/);
   assert.match(cli(dir, 'notifications', 'requeue', '--channel', 'slack').stdout, /^1 notification\(s\) queued again/);
   const s2 = new OutboxStore(dir);

@@ -56,9 +56,9 @@ test('dialplan targets carry the decision in one extension', () => {
 });
 
 test('routes file errors name the field', () => {
-  assert.throws(() => DidPolicies.fromConfig(env, { dids: { '100': { window: 'half an hour' } } } as never), /ROUTES_FILE: dids\.100\.window: expected an ISO-8601 duration/);
-  assert.throws(() => DidPolicies.fromConfig(env, { dids: { abc: {} } } as never), /a DID of digits/);
-  assert.throws(() => DidPolicies.fromConfig(env, { dids: { '100': { fallback: { context: 'ivr,1', extension: 's' } } } } as never), /fallback\.context/);
+  assert.throws(() => DidPolicies.fromConfig(env, { dids: { '100': { window: 'half an hour' } } }), /ROUTES_FILE: dids\.100\.window: expected an ISO-8601 duration/);
+  assert.throws(() => DidPolicies.fromConfig(env, { dids: { abc: {} } }), /a DID of digits/);
+  assert.throws(() => DidPolicies.fromConfig(env, { dids: { '100': { fallback: { context: 'ivr,1', extension: 's' } } } }), /fallback\.context/);
 });
 
 test('normalizeNumber: one customer, many spellings; junk is not a number', () => {

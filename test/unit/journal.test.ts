@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { DateTime } from 'luxon';
 import { Journal } from '../../src/cdr/journal.js';
-import { makeCdr } from './fixtures/cdrs.js';
+import { makeCdr } from '../support/fixtures/cdrs.js';
 
 const dirs: string[] = [];
 function tempDir(): string {

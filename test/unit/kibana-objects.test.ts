@@ -12,7 +12,6 @@ import { pino } from 'pino';
 import { abandonTemplate, cdrTemplate } from '../../src/cdr/index-template.js';
 import { ecsLoggerOptions } from '../../src/log-ecs.js';
 import { Call } from '../../src/routing/call.js';
-import { AbandonRecord } from '../../src/abandon/record.js';
 import { buildSavedObjects, dataViewTitles, ids, toNdjson } from '../../src/kibana/saved-objects.js';
 
 const file = join(import.meta.dirname, '..', '..', 'docker', 'kibana', 'saved-objects.ndjson');
@@ -21,7 +20,7 @@ const text = readFileSync(file, 'utf8');
 interface Obj {
   type: string;
   id: string;
-  attributes: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  attributes: Record<string, any>;
   references: { id: string; name: string; type: string }[];
 }
 
@@ -64,7 +63,7 @@ function decisionFields(): Map<string, string> {
   call.handedOffAt = Date.now();
   call.ringOutcome = 'no_answer';
   call.ringMs = 20_010;
-  call.previousAbandon = { at: DateTime.utc().toISO()!, agent: '1002', count: 1 };
+  call.previousAbandon = { at: DateTime.utc().toISO(), agent: '1002', count: 1 };
   let line: Record<string, unknown> = {};
   const log = pino(ecsLoggerOptions({ level: 'info', redact: { paths: [] } }), { write: (s: string) => void (line = JSON.parse(s)) });
   log.info(call.record(), 'decision');
@@ -178,7 +177,7 @@ test('every reference resolves to an object in the file, and every reference nam
     assert.equal(r.type, p.type);
     assert.equal(p.gridData.i, p.panelIndex);
   }
-  for (const o of objects.filter((x) => x.type === 'search')) JSON.parse(o.attributes.kibanaSavedObjectMeta.searchSourceJSON).indexRefName === 'kibanaSavedObjectMeta.searchSourceJSON.index' || assert.fail(o.id);
+  for (const o of objects.filter((x) => x.type === 'search')) assert.equal(JSON.parse(o.attributes.kibanaSavedObjectMeta.searchSourceJSON).indexRefName, 'kibanaSavedObjectMeta.searchSourceJSON.index', o.id);
 });
 
 test('the issue asks for: CDR, abandon and decision data views; three searches; the dashboard charts', () => {

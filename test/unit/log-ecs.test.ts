@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DateTime } from 'luxon';
 import { createLogger } from '../../src/log.js';
-import { ecsDataset, ecsLoggerOptions, ecsServiceName, toEcsFields } from '../../src/log-ecs.js';
+import { ecsDataset, ecsServiceName, toEcsFields } from '../../src/log-ecs.js';
 import { Call } from '../../src/routing/call.js';
 
 function ecsLogger(redactNumbers: boolean) {
@@ -37,7 +37,7 @@ function expand(doc: Record<string, unknown>): Record<string, unknown> {
 
 function decisionCall(): Call {
   const call = new Call('1700000000.42', '5551000', { raw: '+12025550100', e164: '+12025550100' }, Date.now() - 900, DateTime.utc());
-  call.decision = { action: 'ring', reason: 'sticky_agent', agent: '1002', ringTimeoutMs: 20_000, fallback: { context: 'ivr', extension: 's' } } as Call['decision'];
+  call.decision = { action: 'ring', reason: 'sticky_agent', agent: '1002', ringTimeoutMs: 20_000, fallback: { context: 'ivr', extension: 's' } };
   call.reason = 'agent_no_answer';
   call.lookupSource = 'memory';
   call.lookupMs = 0.12;
@@ -108,7 +108,7 @@ test('errors become ECS error.* fields; plain values under ECS names move aside'
   log.error({ err: new TypeError('bad frame') }, 'ari frame');
   log.warn({ source: 'elasticsearch', err: 'connect ECONNREFUSED' }, 'lookup layer failed');
   log.info({ host: '127.0.0.1', port: 5038, ms: 12 }, 'ami connected');
-  const [a, b, c] = lines as Record<string, unknown>[];
+  const [a, b, c] = lines;
   assert.deepEqual({ type: (a!.error as Record<string, unknown>).type, message: (a!.error as Record<string, unknown>).message }, { type: 'TypeError', message: 'bad frame' });
   assert.match(String((a!.error as Record<string, unknown>).stack_trace), /TypeError: bad frame/);
   assert.equal(b!['error.message'], 'connect ECONNREFUSED');

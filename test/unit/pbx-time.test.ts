@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { DateTime, IANAZone } from 'luxon';
 import { instantInZone, pbxTimes } from '../../src/cdr/pbx-time.js';
 import { cdrFromAmiEvent } from '../../src/cdr/from-ami.js';
-import { queueAnsweredBy1002 } from './fixtures/cdrs.js';
+import { queueAnsweredBy1002 } from '../support/fixtures/cdrs.js';
 
 const iso = (t: DateTime | undefined) => t?.toUTC().toISO();
 const epochOf = (isoUtc: string) => (DateTime.fromISO(isoUtc, { zone: 'utc' }).toMillis() / 1000).toFixed(6);

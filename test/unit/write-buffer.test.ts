@@ -12,7 +12,7 @@ import { WriteBuffer, isLocalWriteFailure } from '../../src/durability/write-buf
 import { JournalWriter } from '../../src/durability/journal-writer.js';
 import { Journal } from '../../src/cdr/journal.js';
 import { storageReadiness } from '../../src/durability/app-helpers.js';
-import { makeCdr } from './fixtures/cdrs.js';
+import { makeCdr } from '../support/fixtures/cdrs.js';
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -135,7 +135,7 @@ test('outbox on a full database: the abandon in hand is held, then queued and no
   const { sampleRecord } = await import('./notify-helpers.js');
   const sent: string[] = [];
   const notifier = { channel: 'webhook' as const, send: async (n: { latest: { uniqueid: string } }) => void sent.push(n.latest.uniqueid) };
-  const outbox = new Outbox({ dataDir: tempDir(), notifiers: [notifier as never], dedupeWindowMs: 0, log: pino({ level: 'silent' }), bufferMax: 100 });
+  const outbox = new Outbox({ dataDir: tempDir(), notifiers: [notifier], dedupeWindowMs: 0, log: pino({ level: 'silent' }), bufferMax: 100 });
   outbox.start();
   const db = (outbox as unknown as { store: { db: Database.Database } }).store.db;
   db.pragma(`max_page_count = ${Number(db.pragma('page_count', { simple: true }))}`);

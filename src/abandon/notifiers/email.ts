@@ -4,7 +4,8 @@
 // first message (In-Reply-To). SMTP replies decide the retry policy: 5xx is
 // permanent (nodemailer's err.permanent) except authentication, which an operator
 // fixes; 4xx and connection failures are retried.
-import nodemailer from 'nodemailer';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import { notificationId, notificationSubject, notificationText, type Notification } from '../notification.js';
 import { resolutionFollowUpText, resolutionLine, type ResolutionNotice } from '../resolution-notice.js';
 import { DeliveryError, SEND_TIMEOUT_MS, type Notifier } from './types.js';
@@ -23,7 +24,7 @@ type SmtpError = Error & { code?: string; responseCode?: number; permanent?: boo
 
 export class EmailNotifier implements Notifier {
   readonly channel = 'email' as const;
-  private readonly transport: ReturnType<typeof nodemailer.createTransport>;
+  private readonly transport: Transporter<SMTPTransport.SentMessageInfo>;
   private readonly domain: string;
   private readonly label: string;
 

@@ -59,7 +59,7 @@ export class LayeredSource implements LastAgentSource {
     const hits = journal ? distinctAgents([...m, ...(await this.tryLayer(journal, e164, since, signal, q))], q.limit) : m;
     // The local layers know only this node's calls: when the cluster-wide truth could
     // not be asked and they know nothing, that is a failed lookup, not "no history".
-    if (hits.length === 0 && esError !== undefined) throw new Error(`elasticsearch: ${(esError as Error).message ?? String(esError)}; no local record of the caller`);
+    if (hits.length === 0 && esError !== undefined) throw new Error(`elasticsearch: ${esError instanceof Error ? esError.message : JSON.stringify(esError)}; no local record of the caller`);
     return hits;
   }
 

@@ -14,7 +14,7 @@ export function startEsDoubleProcess(): Promise<EsDoubleProcess> {
     let buf = '';
     const timer = setTimeout(() => reject(new Error('ES double did not start')), 20_000);
     proc.on('exit', (code) => reject(new Error(`ES double exited (${code})`)));
-    proc.stdout!.on('data', (c: Buffer) => {
+    proc.stdout.on('data', (c: Buffer) => {
       buf += c.toString();
       const m = /^(http\S+)\n/.exec(buf);
       if (!m) return;

@@ -75,7 +75,7 @@ export async function startPhone(port: number, dir: string, opts: { trace?: bool
   if (opts.trace) args.push('-trace_msg', '-message_file', msgFile);
   const proc = spawn('sipp', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
-  proc.stderr!.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-2000)));
+  proc.stderr.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-2000)));
   await new Promise((r) => setTimeout(r, 300));
   if (proc.exitCode !== null) throw new Error(`sipp phone on ${port} exited (${proc.exitCode}): ${err.trim().slice(0, 300)}`);
   let result: PhoneLog | undefined;
@@ -144,8 +144,8 @@ export function runCallers(lines: CallLine[], dir: string, opts: { rate: number;
   const t0 = Date.now();
   const proc = spawn('sipp', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  proc.stdout!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20_000)));
-  proc.stderr!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20_000)));
+  proc.stdout.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20_000)));
+  proc.stderr.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20_000)));
   return new Promise((res) =>
     proc.on('exit', (code) => {
       const counter = (name: string) => {

@@ -106,7 +106,7 @@ export function setupTimes(uac: TracedMessage[], phone: TracedMessage[]): Map<st
   const out = new Map<string, number[]>();
   for (const [caller, s] of sent) {
     const g = got.get(caller) ?? [];
-    out.set(caller, s.map((t, i) => (g[i] !== undefined ? g[i]! - t : NaN)));
+    out.set(caller, s.map((t, i) => (g[i] !== undefined ? g[i] - t : NaN)));
   }
   return out;
 }

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Client, errors, type estypes } from '@elastic/elasticsearch';
-import { testCluster, type TestCluster } from './cluster.js';
-import { queryTypesIn } from './query.js';
+import { testCluster, type TestCluster } from '../es-double/cluster.js';
+import { queryTypesIn } from '../es-double/query.js';
 
 interface Cdr {
   customer_e164: string;

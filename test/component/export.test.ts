@@ -16,7 +16,7 @@ import type { CdrDocument } from '../../src/cdr/schema.js';
 import { runExport } from '../../src/cli/export.js';
 import { loadConfig } from '../../src/config.js';
 import { testCluster, type TestCluster } from '../es-double/cluster.js';
-import { makeCdr } from './fixtures/cdrs.js';
+import { makeCdr } from '../support/fixtures/cdrs.js';
 
 const N = 200_000;
 const start = Date.UTC(2025, 5, 1, 12); // one CDR per second: 200,000 s ≈ 2.3 days, four daily indices
@@ -106,7 +106,7 @@ test('progress goes to stderr with \\r only when stderr is a TTY', async () => {
   const config = loadConfig({ DATA_DIR: dataDir }, ['DATA_DIR']);
   for (const isTTY of [true, false]) {
     let err = '';
-    const stderr = Object.assign(new Writable({ write: (c: Buffer, _e, cb) => ((err += c), cb()) }), { isTTY });
+    const stderr = Object.assign(new Writable({ write: (c: Buffer, _e, cb) => ((err += c.toString()), cb()) }), { isTTY });
     const stdout = new PassThrough();
     stdout.resume();
     const n = await runExport(config, { from, to, format: 'csv' }, { stdout, stderr });
@@ -130,16 +130,16 @@ function runCli(args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve) => {
     const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(ES|ARI|AMI)_|^DATA_DIR$/.test(k)));
     // A small old-space cap on top of the RSS figure: an export that held every row would die here.
-    const child = spawn(process.execPath, [`--max-old-space-size=${HEAP_CAP_MB}`, '--import', 'tsx', 'test/unit/fixtures/cli.ts', ...args], {
+    const child = spawn(process.execPath, [`--max-old-space-size=${HEAP_CAP_MB}`, '--import', 'tsx', 'test/support/fixtures/cli.ts', ...args], {
       env: { ...clean, MEASURE_RSS: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
     let fd3 = '';
-    child.stdout?.on('data', (d: Buffer) => (stdout += d));
-    child.stderr?.on('data', (d: Buffer) => (stderr += d));
-    child.stdio[3]?.on('data', (d: Buffer) => (fd3 += d));
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdio[3]?.on('data', (d: Buffer) => (fd3 += d.toString()));
     child.on('close', (status) => resolve({ status, stdout, stderr, ...(fd3 ? { rss: JSON.parse(fd3) as Run['rss'] } : {}) }));
   });
 }

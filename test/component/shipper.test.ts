@@ -10,7 +10,7 @@ import { installTemplate } from '../../src/cdr/index-template.js';
 import { Journal } from '../../src/cdr/journal.js';
 import { Shipper, type ShipperOptions } from '../../src/cdr/shipper.js';
 import { testCluster, type TestCluster } from '../es-double/cluster.js';
-import { makeCdr } from './fixtures/cdrs.js';
+import { makeCdr } from '../support/fixtures/cdrs.js';
 
 let cluster: TestCluster;
 let client: Client;

@@ -7,7 +7,7 @@ import { Client } from '@elastic/elasticsearch';
 import { cdrTemplate, installTemplate, TemplateRefusedError } from '../../src/cdr/index-template.js';
 import { dailyIndex } from '../../src/cdr/index-names.js';
 import { testCluster, type TestCluster } from '../es-double/cluster.js';
-import { makeCdr } from './fixtures/cdrs.js';
+import { makeCdr } from '../support/fixtures/cdrs.js';
 
 let cluster: TestCluster;
 let client: Client;
@@ -121,11 +121,11 @@ test('`setup` prints what it did; exits 78 with a clear message when ES_NODE is 
 function runCli(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ES_') && !k.startsWith('ARI_') && !k.startsWith('AMI_')));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/unit/fixtures/cli.ts', ...args], { env: { ...clean, ...env } });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/fixtures/cli.ts', ...args], { env: { ...clean, ...env } });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
 }

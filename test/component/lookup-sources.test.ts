@@ -14,7 +14,7 @@ import type { LastAgentHit, LastAgentSource } from '../../src/routing/lookup.js'
 import { createLookup, ElasticsearchSource, JournalSource, LayeredSource, MemoryAffinity } from '../../src/routing/sources/index.js';
 import { testCluster, type TestCluster } from '../es-double/cluster.js';
 import { queryTypesIn } from '../es-double/query.js';
-import { makeCdr } from './fixtures/cdrs.js';
+import { makeCdr } from '../support/fixtures/cdrs.js';
 
 const utc = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' });
 const never = () => new AbortController().signal;
@@ -182,7 +182,7 @@ function fake(name: string, answer: LastAgentHit | undefined | Error, delayMs = 
       if (delayMs > 0) {
         await new Promise<void>((resolve, reject) => {
           const t = setTimeout(resolve, delayMs);
-          signal.addEventListener('abort', () => { clearTimeout(t); reject(signal.reason); }, { once: true });
+          signal.addEventListener('abort', () => { clearTimeout(t); reject(signal.reason as Error); }, { once: true });
         });
       }
       if (answer instanceof Error) throw answer;
