@@ -1,19 +1,14 @@
 // Environment configuration, validated before anything connects. A bad value stops
 // start-up with one line naming the variable, the value and what was expected.
-import { Duration, IANAZone } from 'luxon';
+import { IANAZone } from 'luxon';
 import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
 import { z } from 'zod';
 import { isIP } from 'node:net';
+import { ConfigError, configErrorLine, isoDuration, positiveDuration, readEnv } from './env.js';
 
-const duration = (example: string) =>
-  z.string().transform((raw, ctx) => {
-    const d = Duration.fromISO(raw);
-    if (!d.isValid || d.toMillis() <= 0) {
-      ctx.addIssue({ code: 'custom', message: `an ISO-8601 duration greater than zero, e.g. ${example}` });
-      return z.NEVER;
-    }
-    return d.toMillis();
-  });
+export { ConfigError };
+
+const duration = positiveDuration;
 
 const url = (what: string) =>
   z.string().refine((v) => {
@@ -26,15 +21,8 @@ const url = (what: string) =>
   }, { message: `an http(s) URL ${what}`, abort: true });
 
 // Zero allowed: PT0S turns the feature off.
-const durationOrZero = (example: string) =>
-  z.string().transform((raw, ctx) => {
-    const d = Duration.fromISO(raw);
-    if (!d.isValid || d.toMillis() < 0) {
-      ctx.addIssue({ code: 'custom', message: `an ISO-8601 duration, e.g. ${example} (PT0S turns it off)` });
-      return z.NEVER;
-    }
-    return d.toMillis();
-  });
+const durationOrZero = (example: string) => isoDuration({ allowZero: true, expected: () => `an ISO-8601 duration, e.g. ${example} (PT0S turns it off)` });
+
 
 const port = z.coerce.number({ error: 'an integer TCP port 1-65535' }).int('an integer TCP port 1-65535').min(1, 'an integer TCP port 1-65535').max(65535, 'an integer TCP port 1-65535');
 const required = (what: string) => z.string({ error: `${what} (required)` }).min(1, `${what} (required)`);
@@ -127,8 +115,6 @@ export type RawConfig = z.output<typeof schema>;
 export type Config = Omit<RawConfig, 'DEFAULT_COUNTRY'> & { DEFAULT_COUNTRY: CountryCode | undefined };
 export const configNames = Object.keys(schema.shape) as (keyof RawConfig)[];
 
-export class ConfigError extends Error {}
-
 /**
  * `http://user:pass@host` in ARI_URL or ES_NODE: the credentials move to their own
  * variables (when those are unset) and leave the URL, so no log line or error
@@ -141,7 +127,7 @@ function moveUrlCredentials(input: Record<string, string>, urlKey: 'ARI_URL' | '
   try {
     u = new URL(raw);
   } catch {
-    return; // invalid: reported by the schema (shown without credentials, see shownValue)
+    return; // invalid: reported by the schema (shown without credentials: configErrorLine)
   }
   if (!u.username && !u.password) return;
   if (u.username && input[userKey] === undefined && !(urlKey === 'ES_NODE' && input.ES_API_KEY)) {
@@ -153,22 +139,9 @@ function moveUrlCredentials(input: Record<string, string>, urlKey: 'ARI_URL' | '
   input[urlKey] = u.toString().replace(/\/$/, raw.endsWith('/') ? '/' : '');
 }
 
-/** A bad value as the error line shows it: secrets never, URLs without their credentials. */
-function shownValue(key: string, value: string | undefined): string {
-  if (value === undefined) return '(unset)';
-  if (/PASSWORD|API_KEY|SECRET|TOKEN/.test(key)) return '<redacted>';
-  // userinfo of anything URL-like, even when the URL parser refuses it.
-  return JSON.stringify(value.replace(/\/\/[^/@\s]*@/, '//<redacted>@'));
-}
-
 /** Parses the environment; throws ConfigError with one line per bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, only?: readonly (keyof RawConfig)[]): Config {
-  const input: Record<string, string> = {};
-  for (const k of configNames) {
-    const v = env[k];
-    // An empty variable means "not set": docker compose writes `FOO=` for unset values.
-    if (v !== undefined && v !== '') input[k] = v;
-  }
+  const input = readEnv(env, configNames);
   moveUrlCredentials(input, 'ARI_URL', 'ARI_USERNAME', 'ARI_PASSWORD');
   moveUrlCredentials(input, 'ES_NODE', 'ES_USERNAME', 'ES_PASSWORD');
   const parsed = schema.safeParse(input);
@@ -177,7 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, only?: readonly
       .filter((i) => !only || only.includes(String(i.path[0]) as keyof RawConfig))
       .map((i) => {
         const key = String(i.path[0] ?? '');
-        return `config: ${key}=${shownValue(key, input[key])} is invalid: expected ${i.message}`;
+        return configErrorLine(key, input[key], i.message);
       });
     if (lines.length > 0) throw new ConfigError(lines.join('\n'));
     // Only variables the command does not need failed: parse them away.

@@ -4,6 +4,7 @@
 // queue. Keyed by Uniqueid, bounded, and forgotten shortly after Hangup (the
 // linger covers a QueueCallerAbandon that AMI delivers after the Hangup).
 import type { AmiEvent } from '../ami/connection.js';
+import { BoundedMap } from '../bounded-map.js';
 
 export interface CallVars {
   did?: string;
@@ -25,14 +26,13 @@ const didVar = /^_{0,2}STICKY_DID$/;
 const agentVar = /^_{0,2}STICKY_AGENT$/;
 
 export class CallVarTracker {
-  private readonly calls = new Map<string, CallVars>();
+  private readonly calls: BoundedMap<string, CallVars>;
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  private readonly max: number;
   private readonly lingerMs: number;
   private readonly now: () => number;
 
   constructor(o: CallVarOptions = {}) {
-    this.max = o.max ?? 10_000;
+    this.calls = new BoundedMap(o.max ?? 10_000, (id) => this.forget(id));
     this.lingerMs = o.lingerMs ?? 10_000;
     this.now = o.now ?? Date.now;
   }
@@ -95,10 +95,6 @@ export class CallVarTracker {
   private entry(id: string): CallVars {
     let v = this.calls.get(id);
     if (!v) {
-      if (this.calls.size >= this.max) {
-        const oldest = this.calls.keys().next().value;
-        if (oldest !== undefined) this.forget(oldest);
-      }
       v = { waitingSince: this.now() };
       this.calls.set(id, v);
     }

@@ -1,10 +1,9 @@
 // Environment for the abandon notifiers, validated before anything connects. Each
 // channel is enabled by its variables; a half-configured channel is an error, not
-// a silently disabled notifier. Errors use src/config.ts's one-line format.
+// a silently disabled notifier. Errors use the one-line format of src/env.ts.
 import { hostname } from 'node:os';
-import { Duration } from 'luxon';
 import { z } from 'zod';
-import { ConfigError } from '../config.js';
+import { ConfigError, configErrorLine, isoDuration, readEnv } from '../env.js';
 
 const parsesAs = (v: string, protocols: string[]) => {
   try {
@@ -47,25 +46,11 @@ const schema = z.object({
   NOTIFY_EMAIL_FROM: z.string().regex(address, 'an e-mail address, e.g. pbx@example.com').optional(),
   NOTIFY_EMAIL_TO: addressList.optional(),
   NOTIFY_EMAIL_RESOLVED: z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'true or false' }).transform((v) => ['true', '1', 'yes'].includes(v)).default(false),
-  NOTIFY_DEDUPE_WINDOW: z
-    .string()
-    .transform((raw, ctx) => {
-      const d = Duration.fromISO(raw);
-      if (!d.isValid || d.toMillis() < 0) {
-        ctx.addIssue({ code: 'custom', message: 'an ISO-8601 duration, e.g. PT10M (PT0S turns deduplication off)' });
-        return z.NEVER;
-      }
-      return d.toMillis();
-    })
-    .prefault('PT10M'),
+  NOTIFY_DEDUPE_WINDOW: isoDuration({ allowZero: true, expected: () => 'an ISO-8601 duration, e.g. PT10M (PT0S turns deduplication off)' }).prefault('PT10M'),
 });
 
 export type NotifyConfig = Omit<z.output<typeof schema>, 'NOTIFY_EMAIL_FROM'> & { NOTIFY_EMAIL_FROM: string };
 export const notifyConfigNames = Object.keys(schema.shape) as (keyof NotifyConfig)[];
-
-/** URLs that carry a credential are secrets too (a Slack webhook URL is its own token). */
-// Webhook URLs often carry a token in the path or query: never echo them either.
-const secret = (key: string) => /PASSWORD|API_KEY|SECRET|TOKEN/.test(key) || key === 'SLACK_WEBHOOK_URL' || key === 'SMTP_URL' || key === 'NOTIFY_WEBHOOK_URL';
 
 /** Variables that only make sense together: [needed, when this is set, what is expected]. */
 const pairs: [keyof NotifyConfig, keyof NotifyConfig, string][] = [
@@ -81,12 +66,7 @@ const pairs: [keyof NotifyConfig, keyof NotifyConfig, string][] = [
 
 /** Parses the notifier variables; throws ConfigError with one line per bad variable. */
 export function loadNotifyConfig(env: NodeJS.ProcessEnv = process.env): NotifyConfig {
-  const input: Record<string, string> = {};
-  for (const k of notifyConfigNames) {
-    const v = env[k];
-    // An empty variable means "not set", as in src/config.ts.
-    if (v !== undefined && v !== '') input[k] = v;
-  }
+  const input = readEnv(env, notifyConfigNames);
   const problems = new Map<string, string>();
   const parsed = schema.safeParse(input);
   if (!parsed.success) for (const i of parsed.error.issues) if (!problems.has(String(i.path[0]))) problems.set(String(i.path[0]), i.message);
@@ -96,10 +76,7 @@ export function loadNotifyConfig(env: NodeJS.ProcessEnv = process.env): NotifyCo
     problems.set('SLACK_BOT_TOKEN', 'either SLACK_WEBHOOK_URL or SLACK_BOT_TOKEN + SLACK_CHANNEL, not both (the bot token can also edit messages)');
   }
   if (problems.size > 0 || !parsed.success) {
-    const lines = [...problems].map(([key, message]) => {
-      const shown = input[key] === undefined ? '(unset)' : secret(key) ? '<redacted>' : JSON.stringify(input[key]);
-      return `config: ${key}=${shown} is invalid: expected ${message}`;
-    });
+    const lines = [...problems].map(([key, message]) => configErrorLine(key, input[key], message));
     throw new ConfigError(lines.join('\n'));
   }
   return { ...parsed.data, NOTIFY_EMAIL_FROM: parsed.data.NOTIFY_EMAIL_FROM ?? `sticky-router@${hostname()}` };

@@ -19,6 +19,7 @@ import type { QueueLogOptions } from './queue-log.js';
 import { StickyQueueLog } from './sticky-queue-log.js';
 import { AbandonRecord } from './record.js';
 import type { AbandonEvent, AbandonSink } from './sink.js';
+import { BoundedMap } from '../bounded-map.js';
 
 /** The part of AmiConnection the pipeline uses. */
 export interface AmiPort {
@@ -53,7 +54,7 @@ export class AbandonPipeline {
   private readonly vars: CallVarTracker;
   private readonly queueLog: StickyQueueLog;
   private readonly clock: () => DateTime;
-  private readonly seen = new Set<string>();
+  private readonly seen = new BoundedMap<string, true>(SEEN_MAX);
   private started = false;
 
   private readonly onSink = (e: AbandonEvent) => void this.handle(e);
@@ -159,10 +160,6 @@ export class AbandonPipeline {
   }
 
   private remember(id: string): void {
-    this.seen.add(id);
-    if (this.seen.size > SEEN_MAX) {
-      const oldest = this.seen.values().next().value;
-      if (oldest !== undefined) this.seen.delete(oldest);
-    }
+    this.seen.set(id, true);
   }
 }

@@ -19,6 +19,7 @@
 import type { AmiEvent } from '../ami/connection.js';
 import type { Logger } from '../log.js';
 import type { AbandonRecord } from './record.js';
+import { BoundedMap } from '../bounded-map.js';
 import { QueueLogWriter, queueLogAction, type AmiActions, type QueueLogOptions } from './queue-log.js';
 
 /** AMI events this consumer reads (they must pass the session filter in app.ts). */
@@ -41,7 +42,7 @@ const MAX_ENTRIES = 10_000;
 
 export class StickyQueueLog {
   private readonly writer: QueueLogWriter;
-  private readonly calls = new Map<string, Entry>();
+  private readonly calls = new BoundedMap<string, Entry>(MAX_ENTRIES, (_id, e) => this.forget(e));
   /** Agent channel uniqueid → caller uniqueid, for COMPLETEAGENT. */
   private readonly agentLegs = new Map<string, string>();
   private readonly queue: string;
@@ -135,10 +136,6 @@ export class StickyQueueLog {
   }
 
   private remember(e: Entry): void {
-    if (this.calls.size >= MAX_ENTRIES) {
-      const oldest = this.calls.values().next().value;
-      if (oldest) this.forget(oldest);
-    }
     this.calls.set(e.uniqueid, e);
     if (e.agentUniqueid) this.agentLegs.set(e.agentUniqueid, e.uniqueid);
     // A call whose end AMI never reported is forgotten after an hour.

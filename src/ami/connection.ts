@@ -8,6 +8,7 @@ import AmiClient, { type AmiMessage } from 'asterisk-ami-client';
 import type { Logger } from '../log.js';
 import { backoffDelay, sleep } from '../backoff.js';
 import { sanitizeAction, type AmiFieldValue } from './sanitize.js';
+import { withTimeout } from '../timeout.js';
 
 export type AmiEvent = AmiMessage & { Event: string };
 
@@ -82,19 +83,9 @@ export class AmiConnection extends EventEmitter<AmiConnectionEvents> {
     const client = this.client;
     if (!client || !this.connected) throw new Error('AMI not connected');
     const msg = sanitizeAction({ ...fields, ActionID: randomUUID() });
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const res = await Promise.race([
-        client.action(msg, true),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`AMI ${msg.Action} timed out after ${timeoutMs} ms`)), timeoutMs);
-        }),
-      ]);
-      if (res.Response === 'Error') throw new Error(`AMI ${msg.Action} failed: ${res.Message ?? 'error'}`);
-      return res;
-    } finally {
-      clearTimeout(timer);
-    }
+    const res = await withTimeout(client.action(msg, true), timeoutMs, `AMI ${msg.Action} timed out after ${timeoutMs} ms`);
+    if (res.Response === 'Error') throw new Error(`AMI ${msg.Action} failed: ${res.Message ?? 'error'}`);
+    return res;
   }
 
   private async connectOnce(): Promise<void> {
@@ -114,7 +105,7 @@ export class AmiConnection extends EventEmitter<AmiConnectionEvents> {
     });
     const t0 = Date.now();
     try {
-      await withTimeout(client.connect(this.opts.username, this.opts.password, { host: this.opts.host, port: this.opts.port }), 10_000, 'AMI connect');
+      await withTimeout(client.connect(this.opts.username, this.opts.password, { host: this.opts.host, port: this.opts.port }), 10_000, 'AMI connect timed out after 10000 ms');
     } catch (err) {
       client.disconnect();
       const e = err as Error;
@@ -218,14 +209,4 @@ export class AmiConnection extends EventEmitter<AmiConnectionEvents> {
       this.stopped.signal.addEventListener('abort', finish, { once: true });
     });
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-    }),
-  ]);
 }

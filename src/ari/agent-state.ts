@@ -5,35 +5,15 @@
 // app every event of every channel on every PJSIP endpoint, ~170 per call, on the
 // event loop that routes calls.) The endpoint list is re-read every minute so agents
 // added by a pjsip reload are followed too.
-import type { Client, Endpoint } from 'ari-client';
+import type { Client } from 'ari-client';
 import type { Logger } from '../log.js';
 import type { AgentState } from '../routing/decide.js';
+import { agentStateOfDevice, agentStateOfEndpoint } from './endpoint-state.js';
 
 interface Known {
   state: AgentState;
   /** Event sequence number of the last update: a slow seed must not overwrite a newer event. */
   seq: number;
-}
-
-// PJSIP device states: NOT_INUSE, INUSE, BUSY, RINGING, RINGINUSE, ONHOLD, UNAVAILABLE, INVALID, UNKNOWN.
-function fromDeviceState(s: string): AgentState {
-  switch (s) {
-    case 'NOT_INUSE':
-      return 'online';
-    case 'UNAVAILABLE':
-    case 'INVALID':
-      return 'offline';
-    case 'UNKNOWN':
-      return 'unknown';
-    default:
-      return 'busy';
-  }
-}
-
-function fromEndpoint(ep: Pick<Endpoint, 'state' | 'channel_ids'>): AgentState {
-  if (ep.state === 'offline') return 'offline';
-  if (Array.isArray(ep.channel_ids) && ep.channel_ids.length > 0) return 'busy';
-  return ep.state === 'online' ? 'online' : 'unknown';
 }
 
 export class AgentStates {
@@ -52,7 +32,7 @@ export class AgentStates {
     client.on('DeviceStateChanged', (event: { device_state?: { name?: string; state?: string } }) => {
       const name = event.device_state?.name;
       if (typeof name !== 'string' || !name.startsWith(prefix) || typeof event.device_state?.state !== 'string') return;
-      this.known.set(name.slice(prefix.length), { state: fromDeviceState(event.device_state.state), seq: ++this.seq });
+      this.known.set(name.slice(prefix.length), { state: agentStateOfDevice(event.device_state.state), seq: ++this.seq });
     });
     const refresh = async () => {
       try {
@@ -60,7 +40,7 @@ export class AgentStates {
         const list = await client.endpoints.listByTech({ tech: this.technology });
         for (const ep of list) {
           // Endpoints that changed while the list was in flight keep their event's state.
-          if ((this.known.get(ep.resource)?.seq ?? 0) < seededAt) this.known.set(ep.resource, { state: fromEndpoint(ep), seq: seededAt });
+          if ((this.known.get(ep.resource)?.seq ?? 0) < seededAt) this.known.set(ep.resource, { state: agentStateOfEndpoint(ep), seq: seededAt });
           if (this.subscribed.has(ep.resource)) continue;
           await client.applications.subscribe({ applicationName: app, eventSource: `deviceState:${prefix}${ep.resource}` });
           this.subscribed.add(ep.resource);

@@ -5,28 +5,27 @@
 import { pino } from 'pino';
 import { AmiConnection } from '../ami/connection.js';
 import { QueueState } from '../queue/members.js';
+import { withTimeout } from '../timeout.js';
 
 export async function queueSnapshot(o: { host: string; port: number; username?: string; password?: string; timeoutMs?: number }): Promise<{ state?: QueueState; error?: string }> {
   if (!o.username || !o.password) return { error: 'AMI_USERNAME/AMI_PASSWORD not set: queue membership and pause not checked' };
   const ami = new AmiConnection({ host: o.host, port: o.port, username: o.username, password: o.password }, pino({ level: 'silent' }));
   const state = new QueueState();
   ami.on('event', (e) => state.onAmiEvent(e));
-  let timer: NodeJS.Timeout | undefined;
+  const ms = o.timeoutMs ?? 5000;
   try {
-    await Promise.race([
-      (async () => {
+    await withTimeout(
+      async () => {
         await ami.start();
         await state.refresh(ami);
-      })(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`AMI ${o.host}:${o.port} did not answer within ${o.timeoutMs ?? 5000} ms`)), o.timeoutMs ?? 5000);
-      }),
-    ]);
+      },
+      ms,
+      `AMI ${o.host}:${o.port} did not answer within ${ms} ms`,
+    );
     return { state };
   } catch (err) {
     return { error: `queue state not read: ${(err as Error).message}` };
   } finally {
-    clearTimeout(timer);
     await ami.stop();
   }
 }

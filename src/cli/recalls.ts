@@ -4,7 +4,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { DateTime, Duration } from 'luxon';
+import { DateTime } from 'luxon';
+import { isoDurationMs } from '../env.js';
 import { Journal } from '../cdr/journal.js';
 import { readRecalls, type RecallList } from '../abandon/recalls.js';
 import { formatWait } from '../abandon/record.js';
@@ -20,13 +21,13 @@ export function registerRecalls(program: Command): void {
     .option('--json', 'print JSON (the same as GET /v1/recalls)')
     .action((opts: { within: string; json?: boolean }) => {
       const config = configOrExit(process.env, needed);
-      const within = Duration.fromISO(opts.within);
-      if (!within.isValid || within.toMillis() <= 0) exitWith(`recalls: --within ${JSON.stringify(opts.within)} is invalid: expected an ISO-8601 duration such as P1D or PT4H`, 64);
+      const withinMs = isoDurationMs(opts.within);
+      if (withinMs === undefined) exitWith(`recalls: --within ${JSON.stringify(opts.within)} is invalid: expected an ISO-8601 duration such as P1D or PT4H`, 64);
       const journal = existsSync(join(config.DATA_DIR, 'journal.sqlite')) ? new Journal(config.DATA_DIR, { readonly: true }) : undefined;
       try {
         const list = readRecalls(config.DATA_DIR, {
           now: Date.now(),
-          withinMs: within.toMillis(),
+          withinMs,
           lastAgent: (e164, at) => journal?.lastAgentFor(e164, DateTime.fromMillis(at - config.STICKY_WINDOW, { zone: 'utc' }))?.agent,
         });
         process.stdout.write(opts.json ? `${JSON.stringify(list)}\n` : human(list));

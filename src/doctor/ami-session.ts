@@ -5,6 +5,7 @@
 import type { AmiMessage } from 'asterisk-ami-client';
 import { AmiConnection, type AmiEvent } from '../ami/connection.js';
 import type { Logger } from '../log.js';
+import { withTimeout } from '../timeout.js';
 
 export interface DoctorAmiOptions {
   host: string;
@@ -23,19 +24,12 @@ export class DoctorAmi {
 
   static async connect(o: DoctorAmiOptions, log: Logger): Promise<DoctorAmi> {
     const conn = new AmiConnection({ host: o.host, port: o.port, username: o.username, password: o.password, actionTimeoutMs: 5000 }, log);
-    let timer: NodeJS.Timeout | undefined;
+    const loginMs = o.loginTimeoutMs ?? 5000;
     try {
-      await Promise.race([
-        conn.start(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no AMI login at ${o.host}:${o.port} within ${o.loginTimeoutMs ?? 5000} ms`)), o.loginTimeoutMs ?? 5000);
-        }),
-      ]);
+      await withTimeout(conn.start(), loginMs, `no AMI login at ${o.host}:${o.port} within ${loginMs} ms`);
     } catch (err) {
       await conn.stop();
       throw err;
-    } finally {
-      clearTimeout(timer);
     }
     return new DoctorAmi(conn);
   }
@@ -55,20 +49,13 @@ export class DoctorAmi {
       if (want && e.ActionID === want && e.EventList === 'Complete') finish?.();
     };
     this.conn.on('event', onEvent);
-    let timer: NodeJS.Timeout | undefined;
     try {
       const res = await this.conn.action(fields, timeoutMs);
       want = String(res.ActionID);
       if (seen.some((e) => e.ActionID === want && e.EventList === 'Complete')) finish?.();
-      await Promise.race([
-        done,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`AMI ${fields.Action}: list not complete after ${timeoutMs} ms`)), timeoutMs);
-        }),
-      ]);
+      await withTimeout(done, timeoutMs, `AMI ${fields.Action}: list not complete after ${timeoutMs} ms`);
       return seen.filter((e) => e.ActionID === want && e.EventList !== 'Complete');
     } finally {
-      clearTimeout(timer);
       this.conn.removeListener('event', onEvent);
     }
   }

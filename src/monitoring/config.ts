@@ -21,9 +21,8 @@
 // from the file's own directory.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Duration } from 'luxon';
 import { z } from 'zod';
-import { ConfigError } from '../config.js';
+import { ConfigError, configErrorLine, isoDurationMs } from '../env.js';
 import type { SigningKey } from './signature.js';
 
 export type DataType = 'voice_quality' | 'routing_api';
@@ -87,8 +86,8 @@ export const monitorConfigNames = ['MONITOR_FILE', 'MONITOR_ALERT_AFTER'] as con
 /** Undefined when MONITOR_FILE is not set (monitoring off). Throws ConfigError. */
 export function loadMonitorConfig(env: NodeJS.ProcessEnv = process.env): MonitorConfig | undefined {
   const file = env.MONITOR_FILE || undefined;
-  const after = Duration.fromISO(env.MONITOR_ALERT_AFTER || 'PT15M');
-  if (!after.isValid || after.toMillis() <= 0) throw new ConfigError(`config: MONITOR_ALERT_AFTER=${JSON.stringify(env.MONITOR_ALERT_AFTER)} is invalid: expected an ISO-8601 duration greater than zero, e.g. PT15M`);
+  const alertAfterMs = isoDurationMs(env.MONITOR_ALERT_AFTER || 'PT15M');
+  if (alertAfterMs === undefined) throw new ConfigError(configErrorLine('MONITOR_ALERT_AFTER', env.MONITOR_ALERT_AFTER, 'an ISO-8601 duration greater than zero, e.g. PT15M'));
   if (!file) return undefined;
   let raw: unknown;
   try {
@@ -129,5 +128,5 @@ export function loadMonitorConfig(env: NodeJS.ProcessEnv = process.env): Monitor
   });
   const thresholds = new Map<string, QualityThreshold>();
   for (const [did, t] of Object.entries(parsed.data.thresholds)) thresholds.set(did, { ...(t.mes_below !== undefined ? { mesBelow: t.mes_below } : {}), ...(t.loss_above !== undefined ? { lossAbove: t.loss_above } : {}) });
-  return { subscriptions, thresholds, alertAfterMs: after.toMillis() };
+  return { subscriptions, thresholds, alertAfterMs };
 }

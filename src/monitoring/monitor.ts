@@ -19,6 +19,7 @@ import type { MonitorConfig, Subscription } from './config.js';
 import { alertTargets, Mailer, type Alert } from './alert-channels.js';
 import { esOperation, thresholdBreaches, voiceQualityEvent, type RoutingApiEvent } from './events.js';
 import { HttpTarget } from './http-target.js';
+import { BoundedMap } from '../bounded-map.js';
 import { MonitorOutbox, type DeliveryTarget, type Outage } from './outbox.js';
 
 export interface MonitoringOptions {
@@ -102,7 +103,8 @@ export class Monitoring {
 
   /** Reports every request of this Elasticsearch client (lookups, bulks, pings) as routing_api. */
   observeElasticsearch(client: Client, node: string): void {
-    const started = new Map<unknown, number>();
+    // Bounded: a request whose response event never comes must not grow this forever.
+    const started = new BoundedMap<unknown, number>(10_000);
     let host = 'elasticsearch';
     try {
       host = new URL(node).host;
@@ -110,8 +112,6 @@ export class Monitoring {
       /* keep the generic name */
     }
     client.diagnostic.on('request', (_err, ev) => {
-      // Bounded: a request whose response event never comes must not grow this forever.
-      if (started.size > 10_000) started.clear();
       if (ev) started.set(ev.meta.request.id, this.now());
     });
     client.diagnostic.on('response', (err, ev) => {

@@ -5,31 +5,27 @@
 // member channel until the Cdr asks. Bounded: a Cdr that never comes must not leak.
 import type { AmiEvent } from '../ami/connection.js';
 import { memberAgentId } from './members.js';
+import { BoundedMap } from '../bounded-map.js';
 
 /** The AMI events this consumer reads. */
 export const queueAttributionEvents = ['AgentConnect'] as const;
 
 export class QueueAttribution {
-  private byLeg = new Map<string, string>();
+  private readonly byLeg: BoundedMap<string, string>;
 
-  constructor(private readonly maxEntries = 10_000) {}
+  constructor(maxEntries = 10_000) {
+    this.byLeg = new BoundedMap(maxEntries);
+  }
 
   onAmiEvent(e: AmiEvent): void {
     if (e.Event !== 'AgentConnect' || !e.Uniqueid || !e.DestChannel) return;
     const agent = memberAgentId({ name: e.MemberName, interface: e.Interface });
     if (!agent) return;
     this.byLeg.set(`${e.Uniqueid}|${e.DestChannel}`, agent);
-    if (this.byLeg.size > this.maxEntries) {
-      const oldest = this.byLeg.keys().next().value;
-      if (oldest !== undefined) this.byLeg.delete(oldest);
-    }
   }
 
   /** The member (agent) who answered this leg of a queue call, once. */
   take(uniqueid: string, dstchannel: string): string | undefined {
-    const key = `${uniqueid}|${dstchannel}`;
-    const v = this.byLeg.get(key);
-    if (v !== undefined) this.byLeg.delete(key);
-    return v;
+    return this.byLeg.take(`${uniqueid}|${dstchannel}`);
   }
 }

@@ -8,6 +8,8 @@
 // A call-back rings the member's interface, wherever the agent is logged in now.
 import type { AmiEvent } from '../ami/connection.js';
 import type { AgentState } from '../routing/decide.js';
+import { withTimeout } from '../timeout.js';
+import { agentStateOfDeviceCode } from '../ari/endpoint-state.js';
 
 /** The AMI events this consumer reads (they must pass the session's event filter). */
 export const queueStateEvents = [
@@ -52,12 +54,11 @@ function extensionOf(iface: string | undefined): string | undefined {
 /** Pure: what a member is doing at `nowMs`, given the queue's wrap-up. */
 export function memberState(m: QueueMember, nowMs: number, queueWrapupSeconds: number): AgentState {
   if (m.paused) return 'paused';
-  if (m.inCall || [2, 3, 6, 7, 8].includes(m.status)) return 'busy';
+  const device = agentStateOfDeviceCode(m.status);
+  if (m.inCall || device === 'busy') return 'busy';
   const wrapup = (m.wrapupSeconds > 0 ? m.wrapupSeconds : queueWrapupSeconds) * 1000;
   if (wrapup > 0 && m.lastCallMs > 0 && nowMs < m.lastCallMs + wrapup) return 'busy';
-  if (m.status === 4 || m.status === 5) return 'offline';
-  if (m.status === 1) return 'online';
-  return 'unknown';
+  return device;
 }
 
 export interface MemberLookup {
@@ -108,16 +109,17 @@ export class QueueState {
       wrapups = false;
     }
     this.pending = new Map();
-    const done = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`QueueStatus did not complete within ${timeoutMs} ms`)), timeoutMs);
-      this.completed = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+    const done = new Promise<void>((resolve) => (this.completed = resolve));
     try {
-      await ami.action({ Action: 'QueueStatus' });
-      await done;
+      // One deadline for the action and its events; a failed action leaves no timer behind.
+      await withTimeout(
+        async () => {
+          await ami.action({ Action: 'QueueStatus' });
+          await done;
+        },
+        timeoutMs,
+        `QueueStatus did not complete within ${timeoutMs} ms`,
+      );
     } finally {
       this.completed = undefined;
       this.pending = undefined;

@@ -1,19 +1,9 @@
 // Environment for call recordings, validated before anything connects. Separate
 // from src/config.ts so that the recording settings stay in one place; errors use
 // the same one-line format.
-import { Duration } from 'luxon';
 import { z } from 'zod';
-import { ConfigError } from '../config.js';
+import { ConfigError, configErrorLine, positiveDuration as duration, readEnv } from '../env.js';
 
-const duration = (example: string) =>
-  z.string().transform((raw, ctx) => {
-    const d = Duration.fromISO(raw);
-    if (!d.isValid || d.toMillis() <= 0) {
-      ctx.addIssue({ code: 'custom', message: `an ISO-8601 duration greater than zero, e.g. ${example}` });
-      return z.NEVER;
-    }
-    return d.toMillis();
-  });
 
 const schema = z.object({
   /** on: the router asks the dialplan to record (per DID: ROUTES_FILE "record"), and serves the recordings. */
@@ -46,23 +36,9 @@ export type RecordingsConfig = z.output<typeof schema>;
 export const recordingsConfigNames = Object.keys(schema.shape) as (keyof RecordingsConfig)[];
 
 export function loadRecordingsConfig(env: NodeJS.ProcessEnv = process.env): RecordingsConfig {
-  const input: Record<string, string> = {};
-  for (const k of recordingsConfigNames) {
-    const v = env[k];
-    if (v !== undefined && v !== '') input[k] = v;
-  }
+  const input = readEnv(env, recordingsConfigNames);
   const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues
-        .map((i) => {
-          const key = String(i.path[0] ?? '');
-          const shown = /SECRET|TOKEN/.test(key) ? '<redacted>' : JSON.stringify(input[key] ?? '');
-          return `config: ${key}=${input[key] === undefined ? '(unset)' : shown} is invalid: expected ${i.message}`;
-        })
-        .join('\n'),
-    );
-  }
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => configErrorLine(String(i.path[0] ?? ''), input[String(i.path[0] ?? '')], i.message)).join('\n'));
   const c = parsed.data;
   // Recordings are personal data: never searchable without a token.
   if (c.RECORDINGS === 'on' && !c.RECORDINGS_TOKEN && !env.HTTP_TOKEN) {

@@ -4,9 +4,9 @@
 // whose membership and pause state decide. Loaded from ROUTES_FILE (JSON), validated
 // like the environment, falling back to the environment's values.
 import { readFileSync } from 'node:fs';
-import { Duration } from 'luxon';
 import { z } from 'zod';
 import type { Config } from '../config.js';
+import { isoDuration } from '../env.js';
 
 export interface DidPolicy {
   enabled: boolean;
@@ -32,14 +32,7 @@ export interface DidPolicy {
   shortAbandonMs: number;
 }
 
-const iso = z.string().transform((v, ctx) => {
-  const d = Duration.fromISO(v);
-  if (!d.isValid || d.toMillis() < 0) {
-    ctx.addIssue({ code: 'custom', message: `an ISO-8601 duration such as PT30M, got ${JSON.stringify(v)}` });
-    return z.NEVER;
-  }
-  return d.toMillis();
-});
+const iso = isoDuration({ allowZero: true, expected: (raw) => `an ISO-8601 duration such as PT30M, got ${JSON.stringify(raw)}` });
 const dialplanName = z.string().regex(/^[A-Za-z0-9_+.-]+$/, 'letters, digits, _ + . or - only');
 const override = z
   .object({

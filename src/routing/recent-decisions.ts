@@ -3,18 +3,17 @@
 // Bounded: CDRs arrive seconds after the call ends, so a few thousand entries and
 // an hour's age are plenty.
 import type { Call } from './call.js';
+import { BoundedMap } from '../bounded-map.js';
 
 export class RecentDecisions {
-  private byUniqueid = new Map<string, { call: Call; at: number }>();
+  private readonly byUniqueid: BoundedMap<string, { call: Call; at: number }>;
 
-  constructor(private readonly maxEntries = 20_000, private readonly maxAgeMs = 3600_000) {}
+  constructor(maxEntries = 20_000, private readonly maxAgeMs = 3600_000) {
+    this.byUniqueid = new BoundedMap(maxEntries);
+  }
 
   remember(call: Call): void {
     this.byUniqueid.set(call.channelId, { call, at: Date.now() });
-    if (this.byUniqueid.size > this.maxEntries) {
-      const oldest = this.byUniqueid.keys().next().value;
-      if (oldest !== undefined) this.byUniqueid.delete(oldest);
-    }
   }
 
   /** The call's final reason (after the ring outcome) is read from the live Call. */

@@ -12,6 +12,7 @@ import { budgetSignal } from './budget.js';
 import { decideRoute, type AgentState, type Candidate, type Decision, type LookupOutcome } from './decide.js';
 import type { DidPolicies, DidPolicy } from './did-policy.js';
 import { agentsFrom, type AgentQuery, type LastAgentHit, type LastAgentSource } from './lookup.js';
+import { withTimeout } from '../timeout.js';
 
 export interface RecentAbandon {
   at: string;
@@ -53,21 +54,13 @@ export async function lookupWithinBudget(
   if (!e164) return { outcome: { kind: 'skipped' }, ms: 0 };
   // budgetSignal carries its deadline, so the layers can split what is left of it.
   const signal = budgetSignal(budgetMs);
-  let timer: NodeJS.Timeout | undefined;
   try {
     // The budget holds even if a source ignores the signal.
-    const hits = await Promise.race([
-      agentsFrom(lookup, e164, since, signal, query),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`lookup exceeded ${budgetMs} ms`)), budgetMs);
-      }),
-    ]);
+    const hits = await withTimeout(agentsFrom(lookup, e164, since, signal, query), budgetMs, `lookup exceeded ${budgetMs} ms`);
     const outcome: LookupOutcome = hits.length > 0 ? { kind: 'hit', hit: hits[0]!, ranked: hits } : { kind: 'miss' };
     return { outcome, ms: performance.now() - t0 };
   } catch (err) {
     return { outcome: { kind: 'failed', error: (err as Error).message }, ms: performance.now() - t0 };
-  } finally {
-    clearTimeout(timer);
   }
 }
 

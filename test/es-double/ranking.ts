@@ -6,6 +6,7 @@ import { EsError, err } from './errors.js';
 import type { IndexState, StoredDoc } from './index-state.js';
 import { compileQuery, type Matcher, type Query } from './query.js';
 import { hitComparator, sortKeys, type Hit, type SortClause } from './sort.js';
+import { BoundedMap } from '../../src/bounded-map.js';
 
 export interface RankTarget {
   index: IndexState;
@@ -45,8 +46,10 @@ export function compileForShard(query: Query, index: IndexState, now: number): M
 
 /** Tiny LRU; each entry can hold a few hundred thousand hits, so keep it small. */
 export class RankCache {
-  private readonly entries = new Map<string, Ranked>();
-  constructor(private readonly max = 4) {}
+  private readonly entries: BoundedMap<string, Ranked>;
+  constructor(max = 4) {
+    this.entries = new BoundedMap(max);
+  }
 
   get(key: string): Ranked | undefined {
     const hit = this.entries.get(key);
@@ -60,11 +63,6 @@ export class RankCache {
   set(key: string, value: Ranked): void {
     this.entries.delete(key);
     this.entries.set(key, value);
-    while (this.entries.size > this.max) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.entries.delete(oldest);
-    }
   }
 
   clear(): void {

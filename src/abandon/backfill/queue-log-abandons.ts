@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import type { CountryCode } from 'libphonenumber-js';
 import { DateTime } from 'luxon';
 import { normalizeNumber } from '../../numbers.js';
+import { BoundedMap } from '../../bounded-map.js';
 import type { AbandonEvent } from '../sink.js';
 
 export interface QueueLogGap {
@@ -39,7 +40,7 @@ export async function scanQueueLogAbandons(path: string, gaps: readonly QueueLog
   if (gaps.length === 0) return [];
   const earliest = Math.min(...gaps.map((g) => g.fromMs)) - (o.enterLookbackMs ?? 2 * 3600_000);
   const own = new Set(o.ownQueues ?? []);
-  const callers = new Map<string, string>();
+  const callers = new BoundedMap<string, string>(50_000);
   const out: AbandonEvent[] = [];
   const input = createReadStream(path, { encoding: 'utf8' });
   // createReadStream reports a missing file as a stream error: make it the caller's rejection.
@@ -54,7 +55,6 @@ export async function scanQueueLogAbandons(path: string, gaps: readonly QueueLog
     if (!l || l.ms < earliest) continue;
     if (l.event === 'ENTERQUEUE') {
       callers.set(l.uniqueid, l.data[1] ?? '');
-      if (callers.size > 50_000) callers.delete(callers.keys().next().value!);
       continue;
     }
     if (l.event !== 'ABANDON' || own.has(l.queue)) continue;

@@ -5,6 +5,7 @@
 import type { CountryCode } from 'libphonenumber-js';
 import { normalizeNumber } from '../../numbers.js';
 import { json, type Route } from '../reply.js';
+import { TimeoutError, withTimeout } from '../../timeout.js';
 
 export const lookupPrefix = '/v1/lookup/';
 
@@ -30,19 +31,11 @@ export const lookupRoute = (o: LookupRouteOptions): Route => async (req, path) =
     const hint = o.region ? `E.164 (+12025550100) or a ${o.region} national number` : 'E.164 with the country code, e.g. +12025550100 (set DEFAULT_COUNTRY to accept national numbers)';
     return json(400, { error: `${JSON.stringify(raw.slice(0, 64))} is not a phone number: expected ${hint}` });
   }
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const answer = await Promise.race([
-      o.lookup(raw, did),
-      new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), o.timeoutMs);
-      }),
-    ]);
-    if (answer === 'timeout') return json(504, { error: `the lookup did not answer within ${o.timeoutMs} ms` });
+    const answer = await withTimeout(o.lookup(raw, did), o.timeoutMs, `the lookup did not answer within ${o.timeoutMs} ms`);
     return json(200, answer, { 'cache-control': 'no-store' });
   } catch (err) {
+    if (err instanceof TimeoutError) return json(504, { error: err.message });
     return json(500, { error: `lookup failed: ${err instanceof Error ? err.message : String(err)}` });
-  } finally {
-    clearTimeout(timer);
   }
 };

@@ -2,6 +2,7 @@
 // is registered with ARI, AMI is logged in (ring outcomes, CDRs, abandons), and
 // Elasticsearch answers, unless the router runs on the local journal only.
 import { json, type Route } from '../reply.js';
+import { withTimeout } from '../../timeout.js';
 
 /** true/false, or with a detail for the 503 body (e.g. "reconnecting, attempt 3"). */
 export type ProbeResult = boolean | { ok: boolean; detail?: string };
@@ -38,19 +39,11 @@ export async function runProbes(probes: ReadinessProbes, timeoutMs: number): Pro
 }
 
 async function runProbe(probe: Probe, timeoutMs: number): Promise<CheckResult> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const r = await Promise.race([
-      Promise.resolve().then(probe),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
+    const r = await withTimeout(probe, timeoutMs, `no answer within ${timeoutMs} ms`);
     return typeof r === 'boolean' ? { ok: r } : { ok: r.ok, ...(r.detail ? { detail: r.detail } : {}) };
   } catch (err) {
     return { ok: false, detail: err instanceof Error ? err.message : String(err) };
-  } finally {
-    clearTimeout(timer);
   }
 }
 

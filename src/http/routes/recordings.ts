@@ -12,6 +12,7 @@ import type { RecordingStore } from '../../recordings/store.js';
 import { isRecordingPath } from '../../recordings/store.js';
 import type { RecordingQuery } from '../../recordings/search.js';
 import { json, type Reply, type Route } from '../reply.js';
+import { TimeoutError, withTimeout } from '../../timeout.js';
 
 export const recordingsPath = '/v1/recordings';
 export const playPath = '/v1/recordings/play';
@@ -75,20 +76,11 @@ function parseTime(v: string): DateTime | undefined {
 export const recordingsRoute = (o: RecordingsRouteOptions): Route => async (req) => {
   const q = parseRecordingQuery(query(req), o.region);
   if ('status' in q) return q;
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const answer = await Promise.race([
-      o.links.find(q),
-      new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), o.timeoutMs);
-      }),
-    ]);
-    if (answer === 'timeout') return json(504, { error: `the search did not answer within ${o.timeoutMs} ms` });
-    return json(200, answer);
+    return json(200, await withTimeout(o.links.find(q), o.timeoutMs, `the search did not answer within ${o.timeoutMs} ms`));
   } catch (err) {
+    if (err instanceof TimeoutError) return json(504, { error: err.message });
     return json(503, { error: `recording search failed: ${err instanceof Error ? err.message : String(err)}` });
-  } finally {
-    clearTimeout(timer);
   }
 };
 

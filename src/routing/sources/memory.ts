@@ -5,6 +5,7 @@
 import { DateTime } from 'luxon';
 import type { CdrDocument } from '../../cdr/schema.js';
 import { distinctAgents, type AgentQuery, type LastAgentHit, type LastAgentSource } from '../lookup.js';
+import { BoundedMap } from '../../bounded-map.js';
 
 export interface MemoryAffinityOptions {
   /** Most entries kept; the least recently written goes first. Default 100 000. */
@@ -27,13 +28,12 @@ const AGENTS_PER_CALLER = 10;
 export class MemoryAffinity implements LastAgentSource {
   readonly name = 'memory';
   // A Map iterates in insertion order; re-inserting on write makes it an LRU by write.
-  private readonly entries = new Map<string, Entry[]>();
-  private readonly maxEntries: number;
+  private readonly entries: BoundedMap<string, Entry[]>;
   private readonly maxAgeMs: number;
   private readonly now: () => DateTime;
 
   constructor(opts: MemoryAffinityOptions = {}) {
-    this.maxEntries = opts.maxEntries ?? 100_000;
+    this.entries = new BoundedMap(opts.maxEntries ?? 100_000);
     this.maxAgeMs = opts.maxAgeMs ?? 2 * 3600_000;
     this.now = opts.now ?? (() => DateTime.utc());
   }
@@ -52,7 +52,6 @@ export class MemoryAffinity implements LastAgentSource {
     const list = [{ agent, endedAtMs, talkSeconds, via }, ...current.filter((e) => e.agent !== agent || e.via !== via)].sort((a, b) => b.endedAtMs - a.endedAtMs).slice(0, AGENTS_PER_CALLER);
     this.entries.delete(e164);
     this.entries.set(e164, list);
-    if (this.entries.size > this.maxEntries) this.evictOldest(this.entries.size - this.maxEntries);
     this.pruneExpired();
   }
 
@@ -84,12 +83,5 @@ export class MemoryAffinity implements LastAgentSource {
       dropped++;
     }
     return dropped;
-  }
-
-  private evictOldest(n: number): void {
-    for (const k of this.entries.keys()) {
-      if (n-- <= 0) break;
-      this.entries.delete(k);
-    }
   }
 }
