@@ -27,7 +27,7 @@ import { startEsDoubleProcess, type EsDoubleProcess } from './lib/es-double-proc
 import { addBenchAgents, asteriskVersion, cli, ensureHarness, removeBenchAgents, runningPid, stopHarness, rssMb } from './lib/pbx.js';
 import { harnessEnv } from '../harness/credentials.js';
 import { startBenchRouter, type BenchRouter, type DecisionLine } from './lib/router.js';
-import { startPhone, type AgentPhone, type TracedMessage } from './lib/sipp.js';
+import { startPhone, type AgentPhone, type SipMessage } from '../support/sipp.js';
 import { startMinimalApp } from './lib/minimal-app.js';
 import { fmt, mean, median, percentile } from './lib/stats.js';
 import * as S from './stages/setup.js';
@@ -136,7 +136,7 @@ async function setupStage(dataDir: string, cleanups: (() => Promise<void> | void
 
   // Router A: journal-only (no ES_NODE). Journal hits, then memory hits.
   let router: BenchRouter = await startBenchRouter({ DATA_DIR: dataDir }, join(work, 'router-journal.log'));
-  const uacByRun: TracedMessage[][] = [];
+  const uacByRun: SipMessage[][] = [];
   for (let r = 0; r < RUNS; r++) {
     const res = await S.runSequence(S.journalMemoryLines(r, CALLS), work);
     if (res.failed > 0) anomalies.push(`run ${r + 1}: ${res.failed} of ${CALLS * 3} journal/memory/baseline calls failed in sipp`);
@@ -148,8 +148,8 @@ async function setupStage(dataDir: string, cleanups: (() => Promise<void> | void
 
   // Controls: a minimal ARI app (one continue, nothing else) in the router's place,
   // without and with the router's endpoint:PJSIP subscription.
-  const uacMinByRun: TracedMessage[][] = [];
-  const uacMinSubByRun: TracedMessage[][] = [];
+  const uacMinByRun: SipMessage[][] = [];
+  const uacMinSubByRun: SipMessage[][] = [];
   const minContinueByRun: number[][] = [];
   const wsPerCall = { plain: {} as Record<string, number>, subscribed: {} as Record<string, number> };
   // [sticky-inbound] runs Stasis(${STICKY_APP}): point the global at the control app for its calls.
@@ -180,7 +180,7 @@ async function setupStage(dataDir: string, cleanups: (() => Promise<void> | void
   await S.seedEsHistory(es.url, prefix, RUNS, CALLS);
   const esDoubleMs = await probeEsDouble(es.url, prefix);
   router = await startBenchRouter({ DATA_DIR: join(work, 'data-es'), ES_NODE: es.url, ES_INDEX_PREFIX: prefix }, join(work, 'router-es.log'));
-  const uacEsByRun: TracedMessage[][] = [];
+  const uacEsByRun: SipMessage[][] = [];
   for (let r = 0; r < RUNS; r++) {
     const res = await S.runSequence(S.esLines(r, CALLS), work);
     if (res.failed > 0) anomalies.push(`run ${r + 1}: ${res.failed} of ${CALLS * 2} ES/baseline calls failed in sipp`);

@@ -72,7 +72,7 @@ after(async () => {
 
 const callerOf = (l: Record<string, unknown>) => (l.abandon as { caller?: { raw?: string } } | undefined)?.caller?.raw;
 const json = (s: string) => JSON.parse(s) as Record<string, unknown>;
-const hooksFor = (caller: string) => hook.requests.filter((r) => JSON.stringify(json(r.rawBody)).includes(caller));
+const hooksFor = (caller: string) => hook.requests.filter((r) => JSON.stringify(json(r.body)).includes(caller));
 const slackFor = (caller: string) => slack.messages.filter((m) => m.text.includes(caller));
 const tgFor = (caller: string) => telegram.messages.filter((m) => m.text.includes(caller));
 
@@ -134,7 +134,7 @@ test('abandon in the queue → Slack chat.postMessage (bot token), Telegram send
   assert.equal(post.headers.authorization, `Bearer ${SLACK_TOKEN}`, 'the bot token in the Authorization header');
   assert.equal(post.body.channel, 'C0STICKY01');
   assert.ok(Array.isArray(post.body.blocks));
-  assert.equal(json(hooksFor(CALLBACK_CALLER)[0]!.rawBody).event, 'abandon');
+  assert.equal(json(hooksFor(CALLBACK_CALLER)[0]!.body).event, 'abandon');
 
   const list = await recallsHttp();
   const entry = list.recalls.find((e) => e.caller.e164 === CALLBACK_CALLER);
@@ -195,7 +195,7 @@ test('the caller calls back and talks to 1002 → Slack updated in place (chat.u
   const hooks = await poll(() => hooksFor(CALLBACK_CALLER), (h) => h.length >= 2, 15_000, 'abandon.resolved webhook');
   const second = hooks[1]!;
   assert.ok(verifyWebhook(SECRET, second).ok);
-  const body = json(second.rawBody);
+  const body = json(second.body);
   assert.equal(second.headers['idempotency-key'], `abandon-${callbackAbandon.id}-resolved`);
   assert.deepEqual(
     { event: body.event, group: body.group_id, by: body.resolved_by, how: body.resolved_how, at: body.resolved_at },
@@ -237,7 +237,7 @@ test('1002 calls an abandoned caller and they answer → resolved call_out', asy
   await poll(() => slackFor(CALLOUT_CALLER)[0]!.edits, (n) => n >= 1, 15_000, 'Slack updated');
   assert.match(slackFor(CALLOUT_CALLER)[0]!.text, /\(the agent called them\)/);
   const hooks = await poll(() => hooksFor(CALLOUT_CALLER), (h) => h.length >= 2, 15_000, 'abandon.resolved webhook');
-  assert.equal(json(hooks[1]!.rawBody).resolved_how, 'call_out');
+  assert.equal(json(hooks[1]!.body).resolved_how, 'call_out');
   assert.equal(journalAbandon(rec.id)?.resolved_how, 'call_out');
   assert.equal((await recallsHttp()).recalls.find((e) => e.caller.e164 === CALLOUT_CALLER), undefined);
 });

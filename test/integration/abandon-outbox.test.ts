@@ -58,7 +58,7 @@ test('webhook receiver down for 30 s, then up → all 3 notifications arrive, si
   log(`while down (${((Date.now() - downSince) / 1000).toFixed(1)} s): ${failedWhileDown.length} failed attempts, pauses ${failedWhileDown.map((l) => `${((l.retryInMs as number) / 1000).toFixed(1)}s`).join(' ')}`);
   assert.ok(failedWhileDown.every((l) => /ECONNREFUSED/.test(String(l.err))), 'connection refused, retried');
 
-  receiver = await startHttpReceiver(port);
+  receiver = await startHttpReceiver(undefined, port);
   const upAt = Date.now();
   const keysSeen = () => new Set(receiver!.requests.map((r) => String(r.headers['idempotency-key'])));
   await poll(keysSeen, (k) => [...expectedKeys].every((x) => k.has(x)), DEADLINE_MS, 'all 3 notifications at the receiver', 200);
@@ -76,9 +76,9 @@ test('webhook receiver down for 30 s, then up → all 3 notifications arrive, si
     // The timestamp is the attempt's: fresh, not the time of the abandon 30 s before.
     assert.ok(Math.abs(check.timestamp! * 1000 - req.at) < 5000, 'signed at send time');
     const key = String(req.headers['idempotency-key']);
-    const body = JSON.parse(req.rawBody) as { idempotency_key: string; abandon: AbandonFields };
+    const body = JSON.parse(req.body) as { idempotency_key: string; abandon: AbandonFields };
     assert.equal(body.idempotency_key, key);
-    byKey.set(key, [...(byKey.get(key) ?? []), req.rawBody]);
+    byKey.set(key, [...(byKey.get(key) ?? []), req.body]);
   }
   for (const [key, bodies] of byKey) {
     assert.ok(bodies.every((b) => b === bodies[0]), `repeats of ${key} carry the same body`);

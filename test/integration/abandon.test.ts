@@ -92,9 +92,9 @@ async function esAbandons(uniqueid: string): Promise<{ index: string; id: string
 
 const json = (s: string) => JSON.parse(s) as Record<string, unknown>;
 // Alerts only: a caller reached later (the call-back below) also gets an `abandon.resolved` event, which has no `abandon`.
-const webhooksFor = (caller: string) => rx.webhook.requests.filter((r) => json(r.rawBody).event === 'abandon' && (json(r.rawBody).abandon as AbandonFields).caller.raw === caller);
-const slacksFor = (caller: string) => rx.slack.requests.filter((r) => String(json(r.rawBody).text).includes(caller));
-const telegramsFor = (caller: string) => rx.telegram.requests.filter((r) => String(json(r.rawBody).text).includes(caller));
+const webhooksFor = (caller: string) => rx.webhook.requests.filter((r) => json(r.body).event === 'abandon' && (json(r.body).abandon as AbandonFields).caller.raw === caller);
+const slacksFor = (caller: string) => rx.slack.requests.filter((r) => String(json(r.body).text).includes(caller));
+const telegramsFor = (caller: string) => rx.telegram.requests.filter((r) => String(json(r.body).text).includes(caller));
 const mailsFor = (caller: string) => rx.smtp.mails.filter((m) => (mailHeader(m.raw, 'Subject') ?? '').includes(caller));
 
 /** Waits for one notification per channel about `caller`, then a quiet period in which no second one may arrive. */
@@ -175,7 +175,7 @@ test('caller waits ~3 s in queue support, nobody answers, hangs up → one aband
   const sig = verifyWebhook(rx.secret, hook);
   assert.ok(sig.ok, `signature verifies at the receiver: ${sig.why}`);
   assert.equal(verifyWebhook('a-different-secret-0123456789', hook).ok, false, 'and does not verify with another secret');
-  const body = json(hook.rawBody);
+  const body = json(hook.body);
   const key = String(hook.headers['idempotency-key'] ?? '');
   assert.match(key, /^abandon-[0-9a-f]{32}-1$/, 'Idempotency-Key');
   assert.equal(body.idempotency_key, key);
@@ -186,14 +186,14 @@ test('caller waits ~3 s in queue support, nobody answers, hangs up → one aband
 
   const slack = slacksFor(QUEUE_CALLER)[0]!;
   assert.equal(slack.url, '/services/T000/B000/XXXX');
-  const slackText = String(json(slack.rawBody).text);
+  const slackText = String(json(slack.body).text);
   const summary = `Missed call from ${QUEUE_CALLER} on line 100, queue support, waited ${rec.waited_seconds} s`;
   assert.ok(slackText.startsWith(summary), slackText);
-  assert.ok(Array.isArray(json(slack.rawBody).blocks));
+  assert.ok(Array.isArray(json(slack.body).blocks));
 
   const tg = telegramsFor(QUEUE_CALLER)[0]!;
   assert.equal(tg.url, `/bot${rx.botToken}/sendMessage`);
-  const tgBody = json(tg.rawBody);
+  const tgBody = json(tg.body);
   assert.equal(tgBody.chat_id, Number(rx.chatId));
   assert.ok(String(tgBody.text).startsWith(summary), String(tgBody.text));
   assert.match(String(tgBody.text), /Sticky agent: none/);
@@ -300,8 +300,8 @@ test('caller hangs up while the sticky agent rings → one sticky_ring abandon, 
     assert.ok(readerWait >= 1 && Math.abs(readerWait - ringToCancel) <= 1, `reader's wait ${readerWait} s vs caller clock ${ringToCancel.toFixed(3)} s`);
 
     await oneNotificationPerChannel(RING_CALLER);
-    assert.match(String(json(telegramsFor(RING_CALLER)[0]!.rawBody).text), /Sticky agent: 1002 \(the agent they last spoke to\)/);
-    assert.match(String(json(telegramsFor(RING_CALLER)[0]!.rawBody).text), /hung up while their agent was ringing/);
+    assert.match(String(json(telegramsFor(RING_CALLER)[0]!.body).text), /Sticky agent: 1002 \(the agent they last spoke to\)/);
+    assert.match(String(json(telegramsFor(RING_CALLER)[0]!.body).text), /hung up while their agent was ringing/);
     assert.equal(journalAbandons((d) => d.uniqueid === rec.uniqueid).length, 1, 'journaled once');
     assert.equal(abandonLines(RING_CALLER).length, 1, 'exactly one abandon record');
     await waitChannelsGone();

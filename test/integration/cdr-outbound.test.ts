@@ -4,13 +4,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@elastic/elasticsearch';
-import { testCluster, type TestCluster } from '../es-double/cluster.js';
+import type { TestCluster } from '../es-double/cluster.js';
+import { seededCluster } from '../support/history.js';
 import { watchAmi, type AmiWatch } from '../support/ami-events.js';
 import { startRouter, type RouterProcess } from '../support/router.js';
 import { agentDialsOut, call, startAgent, startCustomerPhone } from '../support/sipp.js';
 import { hangupAllChannels, phoneUp, waitChannelsGone } from '../support/harness.js';
 import { agentStatesLoaded, decisionAfter, esCdrs, journalCdrs, poll } from '../support/cdr.js';
-import { installTemplate } from '../../src/cdr/index-template.js';
 
 const prefix = `it-cdr-out-${Date.now()}`;
 let cluster: TestCluster;
@@ -19,9 +19,8 @@ let ami: AmiWatch;
 
 before(async () => {
   await hangupAllChannels();
-  cluster = await testCluster();
+  cluster = await seededCluster(prefix, []);
   es = new Client({ node: cluster.node });
-  await installTemplate(es, prefix);
   ami = await watchAmi();
 });
 

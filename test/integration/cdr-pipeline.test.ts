@@ -6,14 +6,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@elastic/elasticsearch';
-import { testCluster, type TestCluster } from '../es-double/cluster.js';
+import type { TestCluster } from '../es-double/cluster.js';
+import { seededCluster } from '../support/history.js';
 import { watchAmi, type AmiWatch } from '../support/ami-events.js';
 import { startRouter, type RouterProcess } from '../support/router.js';
 import { call, startAgent } from '../support/sipp.js';
 import { hangupAllChannels, phoneUp, waitChannelsGone, waitEndpointState } from '../support/harness.js';
 import { agentStatesLoaded, decisionAfter, esCdrs, journalBacklog, journalCdrs, poll } from '../support/cdr.js';
 import { dailyIndex } from '../../src/cdr/index-names.js';
-import { installTemplate } from '../../src/cdr/index-template.js';
 
 const prefix = `it-cdr-${Date.now()}`;
 const caller = '+12025550100';
@@ -23,9 +23,8 @@ let ami: AmiWatch;
 
 before(async () => {
   await hangupAllChannels();
-  cluster = await testCluster();
+  cluster = await seededCluster(prefix, []);
   es = new Client({ node: cluster.node });
-  await installTemplate(es, prefix);
   ami = await watchAmi();
 });
 

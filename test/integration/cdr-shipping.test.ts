@@ -9,12 +9,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@elastic/elasticsearch';
-import { testCluster, type TestCluster } from '../es-double/cluster.js';
+import type { TestCluster } from '../es-double/cluster.js';
+import { seededCluster } from '../support/history.js';
 import { startRouter, type RouterProcess } from '../support/router.js';
 import { call, startAgent, type Agent } from '../support/sipp.js';
 import { hangupAllChannels, phoneUp, waitChannelsGone } from '../support/harness.js';
 import { esCdrs, journalBacklog, journalCdrs, poll } from '../support/cdr.js';
-import { installTemplate } from '../../src/cdr/index-template.js';
 import type { CdrDocument } from '../../src/cdr/schema.js';
 
 const prefix = `it-cdr-ship-${Date.now()}`;
@@ -24,9 +24,8 @@ let phone: Agent;
 
 before(async () => {
   await hangupAllChannels();
-  cluster = await testCluster();
+  cluster = await seededCluster(prefix, []);
   es = new Client({ node: cluster.node });
-  await installTemplate(es, prefix);
   phone = await phoneUp('1002', () => startAgent('1002', { ringMs: 100 }));
 });
 

@@ -292,7 +292,7 @@ test('held for a busy agent (waitForBusyAgent) and hangs up: an abandon (record,
     assert.equal(rec.sticky_agent, '1002');
     assert.equal(rec.did, '300');
     assert.ok(rec.waited_seconds >= 2 && rec.waited_seconds <= 8, `waited ${rec.waited_seconds} s (held ~3 s)`);
-    await poll(() => rx.webhook.requests.filter((r) => r.rawBody.includes(WAITER)).length, (n) => n >= 1, 15_000, 'the webhook notification');
+    await poll(() => rx.webhook.requests.filter((r) => r.body.includes(WAITER)).length, (n) => n >= 1, 15_000, 'the webhook notification');
     await poll(() => queueLogLines().filter((l) => l[1] === rec.uniqueid).map((l) => l[4]), (ev) => ev.includes('ABANDON'), 10_000, 'queue_log ABANDON');
     await busy;
 

@@ -162,8 +162,8 @@ test('lossy call (sticky path): the caller leg shows the induced ~10 % loss in t
   assert.deepEqual(ev.breaches, [`MES ${q.mes} below 70`, `packet loss ${q.loss_pct} % above 3 %`]);
   // DID 100's limits: an alert on every chat/e-mail channel.
   await poll(() => rx.slack.requests.length + rx.telegram.requests.length + rx.smtp.mails.filter((m) => /Poor call quality/.test(mailHeader(m.raw, 'Subject') ?? '')).length, (n) => n >= 3, 15_000, 'quality alerts on slack, telegram, e-mail');
-  assert.match(JSON.parse(rx.slack.requests[0]!.rawBody).text, new RegExp(`Poor call quality: \\+${LOSSY_CALLER.slice(1)} on 100, agent 1002`));
-  assert.match(JSON.parse(rx.telegram.requests[0]!.rawBody).text, /packet loss 9\.\d+ % above 3 %/);
+  assert.match(JSON.parse(rx.slack.requests[0]!.body).text, new RegExp(`Poor call quality: \\+${LOSSY_CALLER.slice(1)} on 100, agent 1002`));
+  assert.match(JSON.parse(rx.telegram.requests[0]!.body).text, /packet loss 9\.\d+ % above 3 %/);
   const mail = rx.smtp.mails.find((m) => /Poor call quality/.test(mailHeader(m.raw, 'Subject') ?? ''))!;
   assert.deepEqual(mail.to, rx.emailTo);
   assert.match(mailText(mail.raw), /MES \d+(\.\d)? below 70/);

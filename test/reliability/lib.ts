@@ -364,15 +364,7 @@ export function decisions(r: RouterProcess, from = 0): Record<string, unknown>[]
   return r.lines.slice(from).filter((l) => l.event === 'decision');
 }
 
-/** Waits until `pred()` holds or the deadline passes; returns whether it held. */
-export async function waitUntil(pred: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 200): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await pred()) return true;
-    if (Date.now() > deadline) return false;
-    await sleep(everyMs);
-  }
-}
+export { waitUntil } from '../support/wait.js';
 
 /** Number pools: +1 202 5SS NNNN is a possible NANP number for any digits. */
 export const nanp = (scenario: number, n: number) => `+12025${String(scenario).padStart(2, '0')}${String(n).padStart(4, '0')}`;

@@ -1,11 +1,9 @@
 // 1. Asterisk restarted 5 times (in place, harness restart()) while calls flow.
 // The router must be registered again within 5 s of ARI answering, route the
 // calls after each restart to the right agent, and never exit.
-import { Client } from '@elastic/elasticsearch';
 import { DateTime } from 'luxon';
 import { ariAnswers, restart } from '../harness/asterisk.js';
-import { installTemplate } from '../../src/cdr/index-template.js';
-import { historyDoc, seedHistory } from '../support/history.js';
+import { historyDoc, prepareIndices } from '../support/history.js';
 import { waitEndpointState } from '../support/harness.js';
 import { CallLoad, fmtMs, lineTime, nanp, pct, sleep, spawnRouter, stopRouter, waitUntil, type Ctx, type Scenario } from './lib.js';
 import { ref } from './lib.js';
@@ -15,13 +13,10 @@ const RECONNECT_BUDGET_MS = 5000;
 
 export async function s1Restarts(ctx: Ctx, sc: Scenario): Promise<void> {
   const prefix = `${ctx.runId}-s1`;
-  const es = new Client({ node: ctx.cluster.node });
-  await installTemplate(es, prefix);
-  await es.close();
   // Nine returning callers, three per agent, who talked five minutes ago.
   const known = Array.from({ length: 9 }, (_, i) => ({ number: nanp(1, i), agent: `100${1 + (i % 3)}` }));
   const agentOf = new Map(known.map((k) => [k.number, k.agent]));
-  await seedHistory(ctx.cluster.node, prefix, known.map((k) => historyDoc(k.number, k.agent, DateTime.utc().minus({ minutes: 5 }))));
+  await prepareIndices(ctx.cluster.node, prefix, known.map((k) => historyDoc(k.number, k.agent, DateTime.utc().minus({ minutes: 5 }))));
 
   const router = await spawnRouter(ctx, 's1-restarts', { ES_INDEX_PREFIX: prefix, AGENT_RING_TIMEOUT: 'PT8S' });
   let exited: string | undefined;

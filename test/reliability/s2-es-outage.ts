@@ -7,11 +7,9 @@
 // blackholed cluster (a TCP tap drops everything, nothing is refused or closed):
 // lookups hang until their budget runs out. Afterwards the journal drains and the CDRs in
 // Elasticsearch are exactly the CDRs Asterisk produced: 0 lost, 0 duplicated.
-import { Client } from '@elastic/elasticsearch';
 import { DateTime } from 'luxon';
 import { Journal } from '../../src/cdr/journal.js';
-import { installTemplate } from '../../src/cdr/index-template.js';
-import { historyDoc, seedHistory } from '../support/history.js';
+import { historyDoc, seedHistory, prepareIndices } from '../support/history.js';
 import { journalBacklog, journalCdrs } from '../support/cdr.js';
 import { waitChannelsGone } from '../support/harness.js';
 import { startTcpTap } from '../support/tcp-tap.js';
@@ -26,9 +24,7 @@ const BUDGET_MS = LOOKUP_TIMEOUT_MS + 200;
 export async function s2EsOutage(ctx: Ctx, sc: Scenario): Promise<void> {
   const double = ctx.cluster.double!;
   const prefix = `${ctx.runId}-s2`;
-  const es = new Client({ node: ctx.cluster.node });
-  await installTemplate(es, prefix);
-  await es.close();
+  await prepareIndices(ctx.cluster.node, prefix);
 
   // 40 returning callers. Their history is in the cluster and in this router's
   // journal (as already shipped), not in its memory: a new process on an existing

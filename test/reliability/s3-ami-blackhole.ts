@@ -6,10 +6,8 @@
 // journaled all the same: the router reads them back from Asterisk's own CDR
 // store after the reconnect. Checked against an independent AMI session (the
 // observer, which is not behind the tap).
-import { Client } from '@elastic/elasticsearch';
 import { DateTime } from 'luxon';
-import { installTemplate } from '../../src/cdr/index-template.js';
-import { historyDoc, seedHistory } from '../support/history.js';
+import { historyDoc, prepareIndices } from '../support/history.js';
 import { journalBacklog, journalCdrs } from '../support/cdr.js';
 import { waitChannelsGone } from '../support/harness.js';
 import { CallLoad, esAccounting, fmtMs, inboundChannels, lineTime, nanp, producedCdrs, ref, sleep, spawnRouter, stasisTiming, stopRouter, waitUntil, type Ctx, type Scenario } from './lib.js';
@@ -23,12 +21,9 @@ const RECONNECT_AFTER_HOLE_MS = 6000;
 export async function s3AmiBlackhole(ctx: Ctx, sc: Scenario): Promise<void> {
   const tap = ctx.amiTap;
   const prefix = `${ctx.runId}-s3`;
-  const es = new Client({ node: ctx.cluster.node });
-  await installTemplate(es, prefix);
-  await es.close();
   const known = Array.from({ length: 6 }, (_, i) => ({ number: nanp(3, i), agent: `100${1 + (i % 3)}` }));
   const history = known.map((k) => historyDoc(k.number, k.agent, DateTime.utc().minus({ minutes: 4 })));
-  await seedHistory(ctx.cluster.node, prefix, history);
+  await prepareIndices(ctx.cluster.node, prefix, history);
   const seeded = new Set(history.map((h) => h.id));
 
   const router = await spawnRouter(ctx, 's3-ami-blackhole', { ES_INDEX_PREFIX: prefix, AGENT_RING_TIMEOUT: 'PT8S' });

@@ -10,10 +10,8 @@
 // requests are stored by the cluster but never acknowledged in time (the
 // at-least-once case: a resend must not duplicate), and each lookup waits for its
 // budget, so a call spends ~300 ms in Stasis.
-import { Client } from '@elastic/elasticsearch';
 import { DateTime } from 'luxon';
-import { installTemplate } from '../../src/cdr/index-template.js';
-import { historyDoc, seedHistory } from '../support/history.js';
+import { historyDoc, seedHistory, prepareIndices } from '../support/history.js';
 import { journalBacklog, journalCdrs } from '../support/cdr.js';
 import { ariGet, hangupAllChannels, harnessEnv, waitChannelsGone } from '../support/harness.js';
 import { CallLoad, esAccounting, fmtMs, inboundChannels, nanp, producedCdrs, sleep, spawnRouter, stasisTiming, stopRouter, waitUntil, type Ctx, type Scenario } from './lib.js';
@@ -23,9 +21,7 @@ const DOWN_MS = 8000;
 export async function s4Sigkill(ctx: Ctx, sc: Scenario): Promise<void> {
   const double = ctx.cluster.double!;
   const prefix = `${ctx.runId}-s4`;
-  const es = new Client({ node: ctx.cluster.node });
-  await installTemplate(es, prefix);
-  await es.close();
+  await prepareIndices(ctx.cluster.node, prefix);
   const known = Array.from({ length: 6 }, (_, i) => ({ number: nanp(4, i), agent: `100${1 + (i % 3)}` }));
   const history = known.map((k) => historyDoc(k.number, k.agent, DateTime.utc().minus({ minutes: 4 })));
   await seedHistory(ctx.cluster.node, prefix, history);

@@ -7,11 +7,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Client } from '@elastic/elasticsearch';
 import { DateTime } from 'luxon';
-import { installTemplate } from '../../src/cdr/index-template.js';
 import { Journal } from '../../src/cdr/journal.js';
-import { historyDoc, seedHistory } from '../support/history.js';
+import { historyDoc, seedHistory, prepareIndices } from '../support/history.js';
 import { journalBacklog, journalCdrs } from '../support/cdr.js';
 import { waitChannelsGone } from '../support/harness.js';
 import { call, parseTrace } from '../support/sipp.js';
@@ -48,7 +46,7 @@ function sippInjected(ctx: Ctx, scenario: string, lines: string[], tag: string, 
 function finalResponses(msgFile: string): Map<string, number> {
   const out = new Map<string, number>();
   if (!existsSync(msgFile)) return out;
-  for (const m of parseTrace(readFileSync(msgFile, 'latin1'))) {
+  for (const m of parseTrace(readFileSync(msgFile, 'latin1')).filter((x) => x.direction === 'received')) {
     const status = /^SIP\/2\.0 (\d{3})/.exec(m.firstLine)?.[1];
     if (!status || Number(status) < 200 || !/INVITE/.test(m.headers.cseq ?? '')) continue;
     const did = /sip:([^@]+)@/.exec(m.headers.to ?? '')?.[1];
@@ -60,9 +58,7 @@ function finalResponses(msgFile: string): Map<string, number> {
 export async function s5BadInput(ctx: Ctx, sc: Scenario): Promise<void> {
   const double = ctx.cluster.double!;
   const prefix = `${ctx.runId}-s5`;
-  const es = new Client({ node: ctx.cluster.node });
-  await installTemplate(es, prefix);
-  await es.close();
+  await prepareIndices(ctx.cluster.node, prefix);
   // Returning callers that only odd spellings reach (separators, 00/national forms with DEFAULT_COUNTRY=UA).
   const seeded = new Map([
     ['+12025550110', '1001'],

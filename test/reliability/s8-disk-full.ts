@@ -8,8 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { Client } from '@elastic/elasticsearch';
-import { installTemplate } from '../../src/cdr/index-template.js';
+import { prepareIndices } from '../support/history.js';
 import { journalBacklog, journalCdrs } from '../support/cdr.js';
 import { waitChannelsGone } from '../support/harness.js';
 import { CallLoad, esAccounting, fmtMs, lineTime, nanp, producedCdrs, sleep, spawnRouter, stopRouter, waitUntil, type Ctx, type Scenario } from './lib.js';
@@ -39,9 +38,7 @@ function fill(file: string): number {
 
 export async function s8DiskFull(ctx: Ctx, sc: Scenario): Promise<void> {
   const prefix = `${ctx.runId}-s8`;
-  const es = new Client({ node: ctx.cluster.node });
-  await installTemplate(es, prefix);
-  await es.close();
+  await prepareIndices(ctx.cluster.node, prefix);
   const mnt = join(ctx.outDir, 's8-tmpfs');
   mkdirSync(mnt, { recursive: true });
   const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=0755', 'tmpfs', mnt], { encoding: 'utf8' });

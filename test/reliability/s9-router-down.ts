@@ -5,8 +5,7 @@
 // Asterisk's own store and the abandons from queue_log: every CDR journaled and
 // shipped once, every abandon recorded once, marked late and notified, and the
 // callers who talked to an agent meanwhile are routed to that agent.
-import { Client } from '@elastic/elasticsearch';
-import { installTemplate } from '../../src/cdr/index-template.js';
+import { prepareIndices } from '../support/history.js';
 import { abandonId } from '../../src/abandon/record.js';
 import { Journal } from '../../src/cdr/journal.js';
 import { DateTime } from 'luxon';
@@ -22,9 +21,7 @@ const members = ['PJSIP/1001', 'PJSIP/1002', 'PJSIP/1003'];
 
 export async function s9RouterDown(ctx: Ctx, sc: Scenario): Promise<void> {
   const prefix = `${ctx.runId}-s9`;
-  const es = new Client({ node: ctx.cluster.node });
-  await installTemplate(es, prefix);
-  await es.close();
+  await prepareIndices(ctx.cluster.node, prefix);
   const ami = ctx.observer.ami;
   const first = await spawnRouter(ctx, 's9-before', { ES_INDEX_PREFIX: prefix });
   const dataDir = first.dataDir;

@@ -2,6 +2,7 @@
 import { pino } from 'pino';
 import { AmiConnection, type AmiEvent } from '../../src/ami/connection.js';
 import { harnessEnv } from './harness.js';
+import { Feed } from './wait.js';
 
 export type TimedEvent = AmiEvent;
 
@@ -19,38 +20,18 @@ export async function watchAmi(): Promise<AmiWatch> {
     { host: harnessEnv.AMI_HOST, port: Number(harnessEnv.AMI_PORT), username: harnessEnv.AMI_USERNAME, password: harnessEnv.AMI_PASSWORD },
     pino({ level: 'silent' }),
   );
-  const events: TimedEvent[] = [];
+  const feed = new Feed<TimedEvent>({ label: 'AMI watch' });
   const received = new WeakMap<AmiEvent, number>();
-  const waiters = new Set<() => void>();
   ami.on('event', (e) => {
     received.set(e, Date.now());
-    events.push(e);
-    for (const w of [...waiters]) w();
+    feed.push(e);
   });
   await ami.start();
   return {
-    events,
+    events: feed.items,
     ami,
     at: (e) => received.get(e) ?? NaN,
-    waitFor(pred, timeoutMs = 20_000, what = 'AMI event') {
-      const hit = events.find(pred);
-      if (hit) return Promise.resolve(hit);
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const e = events.find(pred);
-          if (e) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            resolve(e);
-          }
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-        }, timeoutMs);
-        waiters.add(check);
-      });
-    },
+    waitFor: (pred, timeoutMs = 20_000, what = 'AMI event') => feed.waitFor(pred, timeoutMs, what),
     stop: () => ami.stop(),
   };
 }

@@ -1,5 +1,6 @@
 // Reading back what the router's learning path stored: its journal (opened
 // read-only next to the running router) and the CDR indices in Elasticsearch.
+export { poll } from './wait.js';
 import type { Client } from '@elastic/elasticsearch';
 import { DateTime } from 'luxon';
 import { Journal } from '../../src/cdr/journal.js';
@@ -41,26 +42,6 @@ export interface EsHit {
 export async function esCdrs(es: Client, prefix: string, query: Record<string, unknown>): Promise<EsHit[]> {
   const res = await es.search<CdrDocument>({ index: `${prefix}-*`, ignore_unavailable: true, allow_no_indices: true, size: 1000, query, sort: [{ '@timestamp': 'asc' }] });
   return res.hits.hits.map((h) => ({ index: h._index, id: h._id!, doc: h._source! }));
-}
-
-/** Calls `get` until `done(value)` or the deadline; the last value goes into the error. */
-export async function poll<T>(get: () => T | Promise<T>, done: (v: T) => boolean, timeoutMs: number, what: string, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      last = await get();
-      if (done(last)) return last;
-    } catch (err) {
-      lastErr = err;
-    }
-    if (Date.now() > deadline) {
-      const seen = lastErr ? `last error: ${(lastErr as Error).message}` : `last value: ${JSON.stringify(last)?.slice(0, 400)}`;
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; ${seen}`);
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 /** The router's decision line for `caller`, among the lines logged from index `from` on. */

@@ -2,6 +2,7 @@
 import { harnessEnv } from '../harness/credentials.js';
 import { cdrStoreFile, queueLogFile } from '../harness/paths.js';
 import { existsSync, readFileSync } from 'node:fs';
+import { poll } from './wait.js';
 
 export { harnessEnv };
 
@@ -18,23 +19,11 @@ export async function ariGet<T>(path: string): Promise<T> {
 
 /** Waits until Asterisk's qualify marks the agent's endpoint online or offline. */
 export async function waitEndpointState(agent: string, state: 'online' | 'offline', timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ep = await ariGet<{ state: string }>(`/endpoints/PJSIP/${agent}`);
-    if (ep.state === state) return;
-    if (Date.now() > deadline) throw new Error(`endpoint PJSIP/${agent} still ${ep.state}, wanted ${state}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await poll(() => ariGet<{ state: string }>(`/endpoints/PJSIP/${agent}`), (ep) => ep.state === state, timeoutMs, `endpoint PJSIP/${agent} ${state}`, 200);
 }
 
 export async function waitChannelsGone(timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const chans = await ariGet<{ name: string; state: string; dialplan?: { context: string } }[]>('/channels');
-    if (chans.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`channels still up: ${chans.map((c) => `${c.name} ${c.state} in ${c.dialplan?.context}`).join(', ')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await poll(() => ariGet<{ name: string; state: string; dialplan?: { context: string } }[]>('/channels'), (chans) => chans.length === 0, timeoutMs, 'no channels up', 100);
 }
 
 export function queueLogLines(): string[][] {

@@ -41,15 +41,20 @@ export async function seedHistory(node: string, prefix: string, docs: CdrDocumen
   }
 }
 
-/** A test cluster with the router's index templates under `prefix` and the given history in it. */
-export async function seededCluster(prefix: string, docs: CdrDocument[]): Promise<Awaited<ReturnType<typeof testCluster>>> {
-  const cluster = await testCluster();
-  const client = new Client({ node: cluster.node });
+/** The router's index templates under `prefix` on the cluster at `node`, and the given history in it. */
+export async function prepareIndices(node: string, prefix: string, docs: CdrDocument[] = []): Promise<void> {
+  const client = new Client({ node });
   try {
     await installTemplates(client, prefix);
   } finally {
     await client.close();
   }
-  if (docs.length > 0) await seedHistory(cluster.node, prefix, docs);
+  if (docs.length > 0) await seedHistory(node, prefix, docs);
+}
+
+/** A test cluster with the router's index templates under `prefix` and the given history in it. */
+export async function seededCluster(prefix: string, docs: CdrDocument[]): Promise<Awaited<ReturnType<typeof testCluster>>> {
+  const cluster = await testCluster();
+  await prepareIndices(cluster.node, prefix, docs);
   return cluster;
 }

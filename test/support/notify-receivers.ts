@@ -4,67 +4,11 @@
 // API (TELEGRAM_API_URL points here), and an SMTP server (smtp-server). All bind
 // 127.0.0.1; inside the harness's network namespace that loopback is private.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { startHttpReceiver, type HttpReceiver, type ReceivedRequest } from './http-receiver.js';
+
+export { startHttpReceiver, unusedPort, type HttpReceiver, type ReceivedRequest } from './http-receiver.js';
 import { SMTPServer } from 'smtp-server';
-
-export interface HttpRequestSeen {
-  method: string;
-  /** Path and query as received (Telegram's carries the bot token). */
-  url: string;
-  headers: IncomingMessage['headers'];
-  /** The exact bytes received, as UTF-8: what the signature is computed over. */
-  rawBody: string;
-  /** When this process finished reading the request (epoch ms). */
-  at: number;
-}
-
-export interface HttpReceiver {
-  url: string;
-  port: number;
-  requests: HttpRequestSeen[];
-  server: Server;
-  close(): Promise<void>;
-}
-
-/** An HTTP receiver on 127.0.0.1:port (0 = any free port); answers 200 `{"ok":true}` unless `reply` says otherwise. */
-export async function startHttpReceiver(port = 0, reply?: (req: HttpRequestSeen, res: ServerResponse) => void): Promise<HttpReceiver> {
-  const requests: HttpRequestSeen[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const r: HttpRequestSeen = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawBody: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
-      requests.push(r);
-      if (reply) return reply(r, res);
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{"ok":true}');
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  const p = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${p}`,
-    port: p,
-    requests,
-    server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-/** A TCP port nothing listens on (yet): bind port 0, note it, close. */
-export async function unusedPort(): Promise<number> {
-  const r = await startHttpReceiver();
-  await r.close();
-  return r.port;
-}
 
 export interface SignatureCheck {
   ok: boolean;
@@ -77,13 +21,13 @@ export interface SignatureCheck {
  * `v1=<hex HMAC-SHA256(secret, "<X-Sticky-Timestamp>.<raw body>")>` and compare in
  * constant time; a timestamp further than `toleranceS` from now is a replay.
  */
-export function verifyWebhook(secret: string, req: Pick<HttpRequestSeen, 'headers' | 'rawBody'>, opts: { toleranceS?: number; nowS?: number } = {}): SignatureCheck {
+export function verifyWebhook(secret: string, req: Pick<ReceivedRequest, 'headers' | 'body'>, opts: { toleranceS?: number; nowS?: number } = {}): SignatureCheck {
   const ts = String(req.headers['x-sticky-timestamp'] ?? '');
   const sig = String(req.headers['x-sticky-signature'] ?? '');
   if (!/^\d+$/.test(ts)) return { ok: false, why: `X-Sticky-Timestamp ${JSON.stringify(ts)} is not unix seconds` };
   const m = /^v1=([0-9a-f]{64})$/.exec(sig);
   if (!m) return { ok: false, why: `X-Sticky-Signature ${JSON.stringify(sig)} is not v1=<64 lowercase hex>` };
-  const expected = createHmac('sha256', secret).update(`${ts}.${req.rawBody}`).digest();
+  const expected = createHmac('sha256', secret).update(`${ts}.${req.body}`).digest();
   const given = Buffer.from(m[1]!, 'hex');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, why: 'HMAC mismatch', timestamp: Number(ts) };
   const now = opts.nowS ?? Math.floor(Date.now() / 1000);

@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { harnessEnv } from './harness.js';
+import { Feed } from './wait.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 
@@ -25,9 +26,9 @@ export async function startRouter(env: Record<string, string> = {}, opts: { wait
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...harnessEnv, LOG_LEVEL: 'debug', LOG_FORMAT: 'json', HTTP_PORT: '0', DATA_DIR: dataDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const lines: Record<string, unknown>[] = [];
   const stderr: string[] = [];
-  const waiters = new Set<() => void>();
+  const feed = new Feed<Record<string, unknown>>({ label: 'router', process: proc, context: () => `stderr: ${stderr.join('').slice(-500)}` });
+  const lines = feed.items;
   let buf = '';
   proc.stdout.on('data', (chunk: Buffer) => {
     buf += chunk.toString();
@@ -35,12 +36,13 @@ export async function startRouter(env: Record<string, string> = {}, opts: { wait
     while ((nl = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
+      let l: Record<string, unknown>;
       try {
-        lines.push(JSON.parse(line) as Record<string, unknown>);
+        l = JSON.parse(line) as Record<string, unknown>;
       } catch {
-        lines.push({ unparsed: line });
+        l = { unparsed: line };
       }
-      for (const w of [...waiters]) w();
+      feed.push(l);
     }
   });
   proc.stderr.on('data', (c: Buffer) => stderr.push(c.toString()));
@@ -49,31 +51,7 @@ export async function startRouter(env: Record<string, string> = {}, opts: { wait
     lines,
     stderr,
     dataDir,
-    waitForLog(pred, timeoutMs = 15_000, what = 'router log line') {
-      const hit = lines.find(pred);
-      if (hit) return Promise.resolve(hit);
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const l = lines.find(pred);
-          if (l) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            resolve(l);
-          }
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; stderr: ${stderr.join('').slice(-500)}`));
-        }, timeoutMs);
-        waiters.add(check);
-        proc.once('exit', (code) => {
-          if (!waiters.has(check)) return;
-          waiters.delete(check);
-          clearTimeout(timer);
-          reject(new Error(`router exited (${code}) while waiting for ${what}; stderr: ${stderr.join('').slice(-500)}`));
-        });
-      });
-    },
+    waitForLog: (pred, timeoutMs = 15_000, what = 'router log line') => feed.waitFor(pred, timeoutMs, what),
     stop(signal = 'SIGTERM') {
       if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve(proc.exitCode);
       return new Promise((resolve) => {

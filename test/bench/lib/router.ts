@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { harnessEnv } from '../../harness/credentials.js';
+import { Feed } from '../../support/wait.js';
 
 const root = resolve(import.meta.dirname, '..', '..', '..');
 
@@ -50,12 +51,11 @@ export async function startBenchRouter(env: Record<string, string>, logFile?: st
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...harnessEnv, LOG_LEVEL: 'info', HTTP_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const recent: Record<string, unknown>[] = [];
   const decisions: DecisionLine[] = [];
   const warnings: string[] = [];
-  const waiters = new Set<() => void>();
   let buf = '';
   let stderr = '';
+  const recent = new Feed<Record<string, unknown>>({ label: 'router', process: proc, keep: 500, context: () => `stderr: ${stderr.slice(-500)}` });
   const out = logFile ? createWriteStream(logFile) : undefined;
   proc.stdout!.on('data', (chunk: Buffer) => {
     out?.write(chunk);
@@ -74,11 +74,9 @@ export async function startBenchRouter(env: Record<string, string>, logFile?: st
       if (d) decisions.push(d);
       else {
         recent.push(l);
-        if (recent.length > 500) recent.shift();
         const level = (l['log.level'] ?? l.level) as string | undefined;
         if (level === 'warn' || level === 'error' || level === 'fatal') warnings.push(`${msgOf(l)} ${JSON.stringify(l.err ?? l['error.message'] ?? '')}`.slice(0, 300));
       }
-      for (const w of [...waiters]) w();
     }
   });
   proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString()).slice(-4000));
@@ -86,29 +84,8 @@ export async function startBenchRouter(env: Record<string, string>, logFile?: st
     pid: proc.pid!,
     decisions,
     warnings,
-    waitFor(pred, timeoutMs, what) {
-      return new Promise((res, rej) => {
-        const check = () => {
-          const hit = recent.find(pred);
-          if (hit) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            res(hit);
-          }
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          rej(new Error(`router: timed out waiting for ${what}; stderr: ${stderr.slice(-500)}`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-        proc.once('exit', (code) => {
-          if (!waiters.delete(check)) return;
-          clearTimeout(timer);
-          rej(new Error(`router exited (${code}) waiting for ${what}; stderr: ${stderr.slice(-500)}`));
-        });
-      });
-    },
+    // Non-decision lines only (decisions are counted, not waited for).
+    waitFor: (pred, timeoutMs, what) => recent.waitFor(pred, timeoutMs, what),
     stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
       return new Promise((res) => {

@@ -14,7 +14,7 @@ import { Client } from '@elastic/elasticsearch';
 import { DateTime } from 'luxon';
 import { installTemplate } from '../../../src/cdr/index-template.js';
 import { historyDoc } from '../../support/history.js';
-import { runCallers, userOf, type CallLine, type TracedMessage } from '../lib/sipp.js';
+import { runCallers, userOf, type CallLine, type SipMessage } from '../../support/sipp.js';
 
 export const TALK_FIRST_MS = 1050; // ≥ MIN_TALK_SECONDS (1 s): the bridged call teaches the router's memory
 export const TALK_MS = 100;
@@ -49,7 +49,7 @@ export async function seedEsHistory(node: string, prefix: string, runs: number, 
 }
 
 /** Runs one interleaved sequence, strictly one call at a time, with a message trace. */
-export async function runSequence(lines: CallLine[], dir: string): Promise<{ uac: TracedMessage[]; failed: number; ok: number }> {
+export async function runSequence(lines: CallLine[], dir: string): Promise<{ uac: SipMessage[]; failed: number; ok: number }> {
   const r = await runCallers(lines, dir, { rate: 50, limit: 1, trace: true, timeoutS: 30 + lines.length * 3 });
   return { uac: r.messages, failed: Number.isFinite(r.failed) ? r.failed : lines.length - r.ok.length, ok: r.ok.length };
 }
@@ -87,8 +87,8 @@ export function esLines(run: number, perRun: number): CallLine[] {
  * paired with the agent phone's INVITE for the same caller (a caller who calls twice
  * has two of each). NaN where the phone never got the INVITE.
  */
-export function setupTimes(uac: TracedMessage[], phone: TracedMessage[]): Map<string, number[]> {
-  const firstInvites = (msgs: TracedMessage[], direction: 'sent' | 'received') => {
+export function setupTimes(uac: SipMessage[], phone: SipMessage[]): Map<string, number[]> {
+  const firstInvites = (msgs: SipMessage[], direction: 'sent' | 'received') => {
     const byCaller = new Map<string, number[]>();
     const seen = new Set<string>();
     for (const m of msgs) {

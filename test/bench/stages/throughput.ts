@@ -16,13 +16,14 @@
 // the record's final reason is sticky_agent with ring outcome answered (the issue's
 // full criterion: "decision log reason and the right agent's phone"). A baseline call
 // is correct when sipp completed it and 1002's phone logged its INVITE.
+import { waitUntil } from '../../support/wait.js';
 import { loadavg } from 'node:os';
 import { DateTime } from 'luxon';
 import { historyDoc } from '../../support/history.js';
 import { ariGet } from '../../support/harness.js';
 import { cpuSeconds } from '../lib/pbx.js';
 import type { BenchRouter } from '../lib/router.js';
-import { runCallers, type AgentPhone } from '../lib/sipp.js';
+import { runCallers, type AgentPhone } from '../../support/sipp.js';
 import { percentile } from '../lib/stats.js';
 
 export const BENCH_AGENT_FIRST = 7000;
@@ -77,15 +78,7 @@ export interface StepResult {
   load1: number;
 }
 
-async function waitChannelsGone(timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const chans = await ariGet<unknown[]>('/channels').catch(() => [1]);
-    if (chans.length === 0) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const waitChannelsGone = (timeoutMs: number) => waitUntil(async () => (await ariGet<unknown[]>('/channels').catch(() => [1])).length === 0, timeoutMs, 250);
 
 export async function runStep(o: {
   side: Side;
