@@ -195,7 +195,7 @@ test('headless chromium plays the link in an <audio> element and reads a finite 
     // A page of ours (served by the router's origin would need a route; a data: page is a foreign origin, as Kibana is).
     await page.setContent(`<!doctype html><audio id="a" preload="metadata" src="${fresh!.url}"></audio>`);
     // A string, not a function: tsx's transform would add helpers the page does not have.
-    const duration = (await page.evaluate(`new Promise((resolve, reject) => {
+    const duration = await page.evaluate<number>(`new Promise((resolve, reject) => {
       const a = document.getElementById('a');
       const done = () => { if (Number.isFinite(a.duration)) resolve(a.duration); };
       a.addEventListener('loadedmetadata', done);
@@ -203,7 +203,7 @@ test('headless chromium plays the link in an <audio> element and reads a finite 
       a.addEventListener('error', () => reject(new Error('media error ' + (a.error && a.error.code) + ': ' + (a.error && a.error.message))));
       if (a.readyState >= 1) done();
       setTimeout(() => reject(new Error('no duration after 15 s (readyState ' + a.readyState + ')')), 15000);
-    })`)) as number;
+    })`);
     assert.ok(Number.isFinite(duration), `finite duration ${duration}`);
     t.diagnostic(`chromium <audio>.duration ${duration} s; CDR duration_s ${sticky.duration_s}`);
     assert.ok(Math.abs(duration - sticky.duration_s) < 0.1, `chromium reads ${duration.toFixed(2)} s, the CDR says ${sticky.duration_s} s`);
