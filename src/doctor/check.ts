@@ -16,9 +16,9 @@ export interface DoctorContext {
   config: Config;
   env: NodeJS.ProcessEnv;
   /** The AMI session with the router's own credentials; rejects when it cannot log in. */
-  ami(): Promise<DoctorAmi>;
+  ami: () => Promise<DoctorAmi>;
   /** Epoch milliseconds now, on the router's host. */
-  now(): number;
+  now: () => number;
 }
 
 export interface Check {

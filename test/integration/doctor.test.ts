@@ -27,7 +27,7 @@ function doctor(env: Record<string, string> = {}, wrap: string[] = []): Promise<
   const argv = [...wrap, process.execPath, '--import', 'tsx', join(root, 'src/cli/main.ts'), 'doctor'];
   return new Promise((done, fail) => {
     execFile(argv[0]!, argv.slice(1), { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...harnessEnv, ES_NODE: es.url, ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
-      const lines = stdout.split('\n').map((l) => /^(OK |FIX)  (\S+)\s+(.*)$/.exec(l)).filter((m) => m !== null).map((m) => ({ ok: m[1] === 'OK ', check: m[2]!, message: m[3]! }));
+      const lines = stdout.split('\n').map((l) => /^(OK |FIX) {2}(\S+)\s+(.*)$/.exec(l)).filter((m) => m !== null).map((m) => ({ ok: m[1] === 'OK ', check: m[2]!, message: m[3]! }));
       const code = err ? Number((err as { code?: number }).code ?? 1) : 0;
       if (lines.length === 0) fail(new Error(`doctor printed no verdicts (exit ${code}): ${stdout}${stderr}`));
       else done({ code, stdout, lines });
@@ -67,9 +67,9 @@ test('the harness PBX as it is: every check OK, exit 0', async () => {
   assert.deepEqual(r.lines.filter((l) => !l.ok), [], r.stdout);
   assert.equal(r.code, 0);
   assert.deepEqual([...new Set(r.lines.map((l) => l.check))], everyCheck);
-  assert.match(r.stdout, /^OK   dialplan\s+context \[sticky-inbound\] loaded .*Stasis\(\$\{STICKY_APP\},/m);
-  assert.match(r.stdout, /^OK   agent-qualify\s+3 agent AORs qualified \(1001 every 2 s, 1002 every 2 s, 1003 every 2 s\)$/m);
-  assert.match(r.stdout, /^OK   es-templates\s+index template cdr-sticky-router \(cdr-\*\) installed and current$/m);
+  assert.match(r.stdout, /^OK {3}dialplan\s+context \[sticky-inbound\] loaded .*Stasis\(\$\{STICKY_APP\},/m);
+  assert.match(r.stdout, /^OK {3}agent-qualify\s+3 agent AORs qualified \(1001 every 2 s, 1002 every 2 s, 1003 every 2 s\)$/m);
+  assert.match(r.stdout, /^OK {3}es-templates\s+index template cdr-sticky-router \(cdr-\*\) installed and current$/m);
   assert.match(r.stdout, /^all \d+ checks OK$/m);
 });
 
@@ -86,11 +86,11 @@ test('ARI user read_only in ari.conf', async () => {
 test('wrong AMI password: the AMI line says so, and every AMI check says it could not look', async () => {
   const r = await doctor({ AMI_PASSWORD: 'wrong' });
   assert.equal(r.code, 1);
-  assert.match(r.stdout, /^FIX  ami\s+AMI 127\.0\.0\.1:5038 rejected user "sticky"/m);
+  assert.match(r.stdout, /^FIX {2}ami\s+AMI 127\.0\.0\.1:5038 rejected user "sticky"/m);
   for (const check of ['stasis-app', 'dialplan', 'manager-user', 'cdr-manager', 'timestampevents', 'agent-qualify', 'clock']) {
     assert.match(r.stdout, new RegExp(`^FIX  ${check}\\s+not checked: no AMI session`, 'm'));
   }
-  assert.match(r.stdout, /^OK   ari\s/m);
+  assert.match(r.stdout, /^OK {3}ari\s/m);
 });
 
 test('ARI_APP is not the dialplan\'s STICKY_APP', async () => {
@@ -147,8 +147,8 @@ test('agents\' AORs without qualify', async () => {
 test('a queue named in ROUTES_FILE does not exist', async () => {
   const r = await doctor({ ROUTES_FILE: routes({ dids: { '100': { queue: 'support' }, '200': { queue: 'no-such-queue' } } }) });
   assert.equal(r.code, 1);
-  assert.match(r.stdout, /^OK   queues\s+queue "support" \(ROUTES_FILE 100\) exists, 3 members$/m);
-  assert.match(r.stdout, /^FIX  queues\s+queue "no-such-queue" \(ROUTES_FILE 200\) does not exist on the PBX/m);
+  assert.match(r.stdout, /^OK {3}queues\s+queue "support" \(ROUTES_FILE 100\) exists, 3 members$/m);
+  assert.match(r.stdout, /^FIX {2}queues\s+queue "no-such-queue" \(ROUTES_FILE 200\) does not exist on the PBX/m);
 });
 
 test('the router\'s clock 30 s ahead of the PBX (libfaketime)', async () => {
