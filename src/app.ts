@@ -118,12 +118,13 @@ export async function startApp(
   // Journal-only mode ships nothing, so there is no backlog to alert on.
   const metrics = new Metrics({ journalBacklog: () => (shipper ? journal.backlog() : 0), shippingErrors: () => shipper?.stats.errors ?? 0, lookupTimeoutSeconds: config.LOOKUP_TIMEOUT / 1000 });
   // Disk full, read-only or locked DATA_DIR: records wait in memory, in order (README: Nothing lost).
-  let outboxRef: Outbox | undefined;
+  // Set once the outbox exists (it needs `durability`); scrapes before that read zero.
+  const outboxRef: { current?: Outbox } = {};
   const durability = new DurabilityMetrics(metrics.registry, {
-    buffered: () => ({ journal: journalWrites.buffer.size, outbox: outboxRef?.writes.size ?? 0 }),
-    refused: () => ({ journal: journalWrites.buffer.refusedTotal, outbox: outboxRef?.writes.refusedTotal ?? 0 }),
+    buffered: () => ({ journal: journalWrites.buffer.size, outbox: outboxRef.current?.writes.size ?? 0 }),
+    refused: () => ({ journal: journalWrites.buffer.refusedTotal, outbox: outboxRef.current?.writes.refusedTotal ?? 0 }),
     rejected: () => journal.rejected(),
-    failedNotifications: () => Object.fromEntries(Object.entries(outboxRef?.counts() ?? {}).map(([c, n]) => [c, n.failed])),
+    failedNotifications: () => Object.fromEntries(Object.entries(outboxRef.current?.counts() ?? {}).map(([c, n]) => [c, n.failed])),
   });
   const journalWrites = new JournalWriter(journal, {
     max: config.LOCAL_BUFFER_MAX,
@@ -151,7 +152,7 @@ export async function startApp(
     },
     onDelivered: (id, channel, ref) => followUps.delivered(id, channel, ref),
   });
-  outboxRef = outbox;
+  outboxRef.current = outbox;
   const followUps = new FollowUps({
     dataDir: config.DATA_DIR,
     notifiers,

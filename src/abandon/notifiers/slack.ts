@@ -103,7 +103,7 @@ export class SlackBotNotifier implements Notifier {
 
   async send(n: Notification, signal?: AbortSignal): Promise<DeliveryReceipt> {
     const res = await this.call('chat.postMessage', { channel: this.o.channel, ...slackMessage(n), unfurl_links: false }, signal);
-    const ref: SlackRef = { channel: String(res.channel ?? this.o.channel), ts: String(res.ts ?? '') };
+    const ref: SlackRef = { channel: typeof res.channel === 'string' ? res.channel : this.o.channel, ts: typeof res.ts === 'string' ? res.ts : '' };
     return ref.ts ? { ref: JSON.stringify(ref) } : {};
   }
 

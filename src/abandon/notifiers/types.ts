@@ -20,7 +20,7 @@ export interface Notifier {
    * The abandoned caller was reached: close the alert (edit the messages sent, or send a
    * follow-up). One attempt, same failure contract as send(). Absent: the channel is not told.
    */
-  resolve?(r: ResolutionNotice, signal?: AbortSignal): Promise<void>;
+  resolve?: (r: ResolutionNotice, signal?: AbortSignal) => Promise<void>;
   /** Releases connections (the SMTP transport). */
   close?(): void;
 }

@@ -74,7 +74,7 @@ export class Backfill {
     const from = this.gapFrom;
     this.gapFrom = undefined;
     if (from !== undefined) this.addGap(from, this.now(), 'ami reconnect');
-    this.kick();
+    void this.kick();
   };
   private readonly onDisconnected = () => {
     this.gapFrom = this.o.ami.lastDataAt ?? this.now();
@@ -92,7 +92,7 @@ export class Backfill {
     else this.o.log.info('no earlier AMI session recorded in the journal: no queue_log gap to read at this start');
     this.o.ami.on('connected', this.onConnected);
     this.o.ami.on('disconnected', this.onDisconnected);
-    this.interval = setInterval(() => this.kick(), this.o.intervalMs);
+    this.interval = setInterval(() => void this.kick(), this.o.intervalMs);
     this.interval.unref();
     this.heartbeat = setInterval(() => this.saveLastData(), this.o.heartbeatMs ?? 5000);
     this.heartbeat.unref();
