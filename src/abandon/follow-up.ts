@@ -6,14 +6,14 @@
 // `abandon.resolved` event, e-mail only with NOTIFY_EMAIL_RESOLVED.
 // Retry policy as in outbox.ts: retryable failures back off (1 s … 60 s, or
 // Retry-After), permanent ones are kept with their error.
-import { backoffDelay } from '../backoff.js';
+import { runDeliveryLoop, Wakeup } from '../durability/delivery-loop.js';
 import type { CdrDocument } from '../cdr/schema.js';
 import type { Logger } from '../log.js';
 import type { Notifier } from './notifiers/types.js';
-import { DeliveryError } from './notifiers/types.js';
 import { reachedFromCdr } from './reached.js';
 import type { AbandonRecord } from './record.js';
 import { ResolutionStore, type Reached } from './resolution-store.js';
+import type { ResolutionNotice } from './resolution-notice.js';
 
 export interface FollowUpOptions {
   /** The outbox's DATA_DIR: the tables live in its outbox.sqlite. */
@@ -35,7 +35,7 @@ export class FollowUps {
   private readonly now: () => number;
   private readonly channels: string[];
   private readonly stopping = new AbortController();
-  private readonly wakers = new Set<() => void>();
+  private readonly wakeup = new Wakeup(this.stopping.signal, IDLE_RECHECK_MS);
   private loops: Promise<void>[] = [];
   private pruneTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -108,73 +108,39 @@ export class FollowUps {
   }
 
   private wake(): void {
-    const ws = [...this.wakers];
-    this.wakers.clear();
-    for (const w of ws) w();
+    this.wakeup.wake();
   }
 
-  private async run(n: Notifier): Promise<void> {
-    const signal = this.stopping.signal;
-    let failures = 0;
-    let pausedUntil = 0;
-    while (!signal.aborted) {
-      try {
-        const now = this.now();
-        if (pausedUntil > now) {
-          await this.wait(pausedUntil - now);
-          continue;
-        }
-        const due = this.store.nextDue(n.channel, now);
-        if (!due) {
-          const next = this.store.nextDueAt(n.channel);
-          await this.wait(next === undefined ? IDLE_RECHECK_MS : next - now);
-          continue;
-        }
-        const notice = this.store.load(due.groupId, n.channel);
-        if (!notice) {
-          this.store.markFailed(due.groupId, n.channel, now, 'alert no longer in the outbox');
-          continue;
-        }
-        try {
-          await n.resolve!(notice, signal);
-          this.store.markDelivered(due.groupId, n.channel, this.now());
-          failures = 0;
-          this.o.log.info({ channel: n.channel, resolution: notice.id, messages: notice.messages.length }, 'abandon alert resolved');
-        } catch (err) {
-          if (signal.aborted) return;
-          const e = err instanceof DeliveryError ? err : new DeliveryError((err as Error).message ?? String(err), false);
-          if (e.permanent) {
-            this.store.markFailed(due.groupId, n.channel, this.now(), e.message);
-            this.o.log.error({ channel: n.channel, resolution: notice.id, err: e.message }, 'abandon resolution rejected permanently; not retried');
-            continue;
+  private run(n: Notifier): Promise<void> {
+    type Due = { groupId: string; notice: ResolutionNotice };
+    return runDeliveryLoop<Due>(
+      {
+        take: (now) => {
+          const due = this.store.nextDue(n.channel, now);
+          if (!due) return { nextAt: this.store.nextDueAt(n.channel) };
+          const notice = this.store.load(due.groupId, n.channel);
+          if (!notice) {
+            this.store.markFailed(due.groupId, n.channel, now, 'alert no longer in the outbox');
+            return { nextAt: now };
           }
-          failures++;
-          const delay = Math.max(backoffDelay(Math.max(failures, due.attempts + 1) - 1, this.o.backoffBaseMs ?? 1000, this.o.backoffCapMs ?? 60_000), Math.min(e.retryAfterMs ?? 0, 600_000));
-          pausedUntil = this.now() + delay;
-          this.store.markRetry(due.groupId, n.channel, pausedUntil, e.message);
+          return { row: { groupId: due.groupId, notice }, attempts: due.attempts };
+        },
+        attempt: async ({ groupId, notice }, signal) => {
+          await n.resolve!(notice, signal);
+          this.store.markDelivered(groupId, n.channel, this.now());
+          this.o.log.info({ channel: n.channel, resolution: notice.id, messages: notice.messages.length }, 'abandon alert resolved');
+        },
+        rejected: ({ groupId, notice }, e, at) => {
+          this.store.markFailed(groupId, n.channel, at, e.message);
+          this.o.log.error({ channel: n.channel, resolution: notice.id, err: e.message }, 'abandon resolution rejected permanently; not retried');
+        },
+        retry: ({ groupId, notice }, e, at, delay) => {
+          this.store.markRetry(groupId, n.channel, at, e.message);
           this.o.log.warn({ channel: n.channel, resolution: notice.id, retryInMs: delay, err: e.message }, 'abandon resolution not delivered; will retry');
-        }
-      } catch (err) {
-        if (signal.aborted) return;
-        this.o.log.error({ err, channel: n.channel }, 'abandon follow-up loop failed');
-        await this.wait(this.o.backoffCapMs ?? 60_000);
-      }
-    }
-  }
-
-  private wait(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const signal = this.stopping.signal;
-      if (signal.aborted) return resolve();
-      const done = () => {
-        clearTimeout(timer);
-        this.wakers.delete(done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, Math.min(ms, IDLE_RECHECK_MS)));
-      this.wakers.add(done);
-      signal.addEventListener('abort', done, { once: true });
-    });
+        },
+        loopFailed: (err) => this.o.log.error({ err, channel: n.channel }, 'abandon follow-up loop failed'),
+      },
+      { signal: this.stopping.signal, now: this.now, wait: (ms) => this.wakeup.wait(ms), idleMs: IDLE_RECHECK_MS, backoffBaseMs: this.o.backoffBaseMs, backoffCapMs: this.o.backoffCapMs },
+    );
   }
 }

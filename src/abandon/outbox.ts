@@ -12,12 +12,12 @@
 // failure the whole channel pauses for the backoff, so a receiver that is down
 // gets one probe per interval instead of one request per queued message.
 import type { Logger } from '../log.js';
-import { backoffDelay } from '../backoff.js';
+import { runDeliveryLoop, Wakeup } from '../durability/delivery-loop.js';
 import type { Notifier } from './notifiers/types.js';
-import { DeliveryError } from './notifiers/types.js';
 import { OutboxStore, type EnqueueResult, type RecentAbandon } from './outbox-store.js';
 import { WriteBuffer, type WriteState } from '../durability/write-buffer.js';
 import type { AbandonRecord } from './record.js';
+import type { Notification } from './notification.js';
 
 export type { EnqueueResult, RecentAbandon } from './outbox-store.js';
 
@@ -50,7 +50,7 @@ export class Outbox {
   private readonly now: () => number;
   private readonly channels: string[];
   private readonly stopping = new AbortController();
-  private readonly wakers = new Set<() => void>();
+  private readonly wakeup = new Wakeup(this.stopping.signal, IDLE_RECHECK_MS);
   private loops: Promise<void>[] = [];
   private pruneTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -111,9 +111,7 @@ export class Outbox {
 
   /** Wakes the loops now rather than at their next timer. */
   notify(): void {
-    const ws = [...this.wakers];
-    this.wakers.clear();
-    for (const w of ws) w();
+    this.wakeup.wake();
   }
 
   recentAbandonFor(e164: string, sinceMs: number): RecentAbandon | undefined {
@@ -145,76 +143,39 @@ export class Outbox {
     this.store.close();
   }
 
-  private async run(n: Notifier): Promise<void> {
-    const signal = this.stopping.signal;
-    let failures = 0; // consecutive retryable failures on this channel
-    let pausedUntil = 0;
-    while (!signal.aborted) {
-      try {
-        const now = this.now();
-        if (pausedUntil > now) {
-          await this.wait(pausedUntil - now);
-          continue;
-        }
-        const due = this.store.nextDue(n.channel, now);
-        if (!due) {
-          const next = this.store.nextDueAt(n.channel);
-          await this.wait(next === undefined ? IDLE_RECHECK_MS : next - now);
-          continue;
-        }
-        const notification = this.store.sealAndLoad(due.notificationId, now);
-        if (!notification) {
-          this.store.markFailed(due.notificationId, n.channel, now, 'notification row missing');
-          continue;
-        }
-        try {
-          const receipt = await n.send(notification, signal);
+  private run(n: Notifier): Promise<void> {
+    const log = (due: { notificationId: string; attempts: number }, extra: object = {}) => ({ channel: n.channel, notification: due.notificationId, attempt: due.attempts + 1, ...extra });
+    return runDeliveryLoop<{ notificationId: string; attempts: number; notification: Notification }>(
+      {
+        take: (now) => {
+          const due = this.store.nextDue(n.channel, now);
+          if (!due) return { nextAt: this.store.nextDueAt(n.channel) };
+          const notification = this.store.sealAndLoad(due.notificationId, now);
+          if (!notification) {
+            this.store.markFailed(due.notificationId, n.channel, now, 'notification row missing');
+            return { nextAt: now };
+          }
+          return { row: { notificationId: due.notificationId, attempts: due.attempts, notification }, attempts: due.attempts };
+        },
+        attempt: async (due, signal, recovering) => {
+          const receipt = await n.send(due.notification, signal);
           this.store.markDelivered(due.notificationId, n.channel, this.now());
           this.o.onDelivered?.(due.notificationId, n.channel, receipt ? receipt.ref : undefined);
-          if (failures > 0) this.o.log.info({ channel: n.channel, notification: due.notificationId }, 'abandon notification receiver is back');
-          failures = 0;
-          this.o.log.debug({ channel: n.channel, notification: due.notificationId, attempt: due.attempts + 1 }, 'abandon notification delivered');
-        } catch (err) {
-          if (signal.aborted) return; // stopped mid-send: the row stays queued
-          const e = err instanceof DeliveryError ? err : new DeliveryError((err as Error).message ?? String(err), false);
-          if (e.permanent) {
-            this.store.markFailed(due.notificationId, n.channel, this.now(), e.message);
-            this.o.log.error({ channel: n.channel, notification: due.notificationId, attempt: due.attempts + 1, err: e.message }, 'abandon notification rejected permanently; not retried');
-            continue;
-          }
-          failures++;
-          const delay = Math.max(
-            backoffDelay(Math.max(failures, due.attempts + 1) - 1, this.o.backoffBaseMs ?? 1000, this.o.backoffCapMs ?? 60_000),
-            Math.min(e.retryAfterMs ?? 0, this.o.maxRetryAfterMs ?? 600_000),
-          );
-          pausedUntil = this.now() + delay;
-          this.store.markRetry(due.notificationId, n.channel, pausedUntil, e.message);
-          this.o.log.warn({ channel: n.channel, notification: due.notificationId, attempt: due.attempts + 1, retryInMs: delay, err: e.message }, 'abandon notification not delivered; will retry');
-        }
-      } catch (err) {
-        // A store error (disk full, file removed): keep the loop alive, try again later.
-        if (signal.aborted) return;
-        this.o.log.error({ err, channel: n.channel }, 'abandon outbox loop failed');
-        await this.wait(this.o.backoffCapMs ?? 60_000);
-      }
-    }
-  }
-
-  /** Sleeps up to `ms`, or until notify() or stop(). */
-  private wait(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const signal = this.stopping.signal;
-      if (signal.aborted) return resolve();
-      const done = () => {
-        clearTimeout(timer);
-        this.wakers.delete(done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, Math.min(ms, IDLE_RECHECK_MS)));
-      this.wakers.add(done);
-      signal.addEventListener('abort', done, { once: true });
-    });
+          if (recovering) this.o.log.info({ channel: n.channel, notification: due.notificationId }, 'abandon notification receiver is back');
+          this.o.log.debug(log(due), 'abandon notification delivered');
+        },
+        rejected: (due, e, at) => {
+          this.store.markFailed(due.notificationId, n.channel, at, e.message);
+          this.o.log.error(log(due, { err: e.message }), 'abandon notification rejected permanently; not retried');
+        },
+        retry: (due, e, at, delay) => {
+          this.store.markRetry(due.notificationId, n.channel, at, e.message);
+          this.o.log.warn(log(due, { retryInMs: delay, err: e.message }), 'abandon notification not delivered; will retry');
+        },
+        loopFailed: (err) => this.o.log.error({ err, channel: n.channel }, 'abandon outbox loop failed'),
+      },
+      { signal: this.stopping.signal, now: this.now, wait: (ms) => this.wakeup.wait(ms), idleMs: IDLE_RECHECK_MS, backoffBaseMs: this.o.backoffBaseMs, backoffCapMs: this.o.backoffCapMs, maxRetryAfterMs: this.o.maxRetryAfterMs },
+    );
   }
 
   private prune(): void {

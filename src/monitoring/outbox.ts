@@ -14,8 +14,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from '../log.js';
-import { backoffDelay } from '../backoff.js';
-import { DeliveryError } from '../abandon/notifiers/types.js';
+import { runDeliveryLoop, Wakeup } from '../durability/delivery-loop.js';
 
 const schema = `
 CREATE TABLE IF NOT EXISTS monitor_outbox (
@@ -81,7 +80,7 @@ export class MonitorOutbox {
   private readonly db: Database.Database;
   private readonly now: () => number;
   private readonly stopping = new AbortController();
-  private readonly wakers = new Set<() => void>();
+  private readonly wakeup = new Wakeup(this.stopping.signal, IDLE_MS);
   private loops: Promise<void>[] = [];
   private closed = false;
   private readonly st;
@@ -150,55 +149,36 @@ export class MonitorOutbox {
   }
 
   private wake(): void {
-    const ws = [...this.wakers];
-    this.wakers.clear();
-    for (const w of ws) w();
+    this.wakeup.wake();
   }
 
-  private async run(t: DeliveryTarget): Promise<void> {
-    const signal = this.stopping.signal;
-    let failures = 0;
-    let pausedUntil = 0;
-    while (!signal.aborted) {
-      try {
-        const now = this.now();
-        if (pausedUntil > now) {
-          await this.wait(pausedUntil - now);
-          continue;
-        }
-        const row = this.st.due.get(t.id, now);
-        if (!row) {
-          const next = this.st.nextAt.get(t.id)?.t;
-          await this.wait(next === null || next === undefined ? IDLE_MS : next - now);
-          continue;
-        }
-        try {
+  private run(t: DeliveryTarget): Promise<void> {
+    type Row = NonNullable<ReturnType<typeof this.st.due.get>>;
+    return runDeliveryLoop<Row>(
+      {
+        take: (now) => {
+          const row = this.st.due.get(t.id, now);
+          return row ? { row, attempts: row.attempts } : { nextAt: this.st.nextAt.get(t.id)?.t ?? undefined };
+        },
+        attempt: async (row, signal, recovering) => {
           await t.send(row, signal);
           this.st.delivered.run(this.now(), row.id, t.id);
-          if (failures > 0 || this.st.outage.get(t.id)) this.o.log.info({ target: t.id }, 'monitoring receiver is back');
+          if (recovering || this.st.outage.get(t.id)) this.o.log.info({ target: t.id }, 'monitoring receiver is back');
           this.st.closeOutage.run(t.id);
-          failures = 0;
-        } catch (err) {
-          if (signal.aborted) return; // stopped mid-send: the row stays queued
-          const e = err instanceof DeliveryError ? err : new DeliveryError((err as Error).message ?? String(err), false);
-          await this.noteFailure(t.id, e.message);
-          if (e.permanent) {
-            this.st.failed.run(this.now(), e.message, row.id, t.id);
-            this.o.log.error({ target: t.id, delivery: row.id, err: e.message }, 'monitoring delivery rejected permanently; not retried');
-            continue;
-          }
-          failures++;
-          const delay = Math.max(backoffDelay(Math.max(failures, row.attempts + 1) - 1, this.o.backoffBaseMs ?? 1000, this.o.backoffCapMs ?? 60_000), Math.min(e.retryAfterMs ?? 0, 600_000));
-          pausedUntil = this.now() + delay;
-          this.st.retry.run(pausedUntil, e.message, row.id, t.id);
+        },
+        failedAttempt: (_row, e) => this.noteFailure(t.id, e.message),
+        rejected: (row, e, at) => {
+          this.st.failed.run(at, e.message, row.id, t.id);
+          this.o.log.error({ target: t.id, delivery: row.id, err: e.message }, 'monitoring delivery rejected permanently; not retried');
+        },
+        retry: (row, e, at, delay) => {
+          this.st.retry.run(at, e.message, row.id, t.id);
           this.o.log.warn({ target: t.id, delivery: row.id, attempt: row.attempts + 1, retryInMs: delay, err: e.message }, 'monitoring delivery failed; will retry');
-        }
-      } catch (err) {
-        if (signal.aborted) return;
-        this.o.log.error({ err, target: t.id }, 'monitoring outbox loop failed');
-        await this.wait(this.o.backoffCapMs ?? 60_000);
-      }
-    }
+        },
+        loopFailed: (err) => this.o.log.error({ err, target: t.id }, 'monitoring outbox loop failed'),
+      },
+      { signal: this.stopping.signal, now: this.now, wait: (ms) => this.wakeup.wait(ms), idleMs: IDLE_MS, backoffBaseMs: this.o.backoffBaseMs, backoffCapMs: this.o.backoffCapMs },
+    );
   }
 
   /** Opens or extends the target's outage; alerts once when it has lasted alertAfterMs. */
@@ -214,21 +194,5 @@ export class MonitorOutbox {
     } catch (err) {
       this.o.log.error({ target, err: (err as Error).message }, 'could not alert the contacts of a failing monitoring receiver; will try again');
     }
-  }
-
-  private wait(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const signal = this.stopping.signal;
-      if (signal.aborted) return resolve();
-      const done = () => {
-        clearTimeout(timer);
-        this.wakers.delete(done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, Math.min(ms, IDLE_MS)));
-      this.wakers.add(done);
-      signal.addEventListener('abort', done, { once: true });
-    });
   }
 }
