@@ -1,11 +1,15 @@
-// The running router: builds the adapters around the routing core and owns their
-// lifetimes. Call path: ARI StasisStart → lookup (memory → Elasticsearch → journal)
-// → decideRoute → one ARI continue → the dialplan rings the agent → AMI reports how
-// it went. Learning path: AMI Cdr → journal (on disk first) → memory → shipper → ES.
+// The composition root: builds the adapters around the routing core, wires them and
+// owns their lifetimes; nothing here decides anything. Call path: ARI StasisStart →
+// lookup (memory → Elasticsearch → journal) → decideRoute → one ARI continue → the
+// dialplan rings the agent → AMI reports how it went, all told to the call's
+// lifecycle (src/routing/lifecycle.ts). Learning path: AMI Cdr → src/cdr/ingest.ts →
+// journal (on disk first) → memory → shipper → ES. docs/architecture.md has the map.
 import { DateTime } from 'luxon';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
-import { AmiConnection, type AmiEvent } from './ami/connection.js';
+import { AmiConnection } from './ami/connection.js';
+import { amiSessionFilters } from './ami/filter.js';
+import { routerAmiConsumers } from './ami/consumers.js';
 import { AriConnection } from './ari/connection.js';
 import { AgentStates } from './ari/agent-state.js';
 import { StasisApp } from './ari/stasis-app.js';
@@ -13,18 +17,16 @@ import { AbandonSink } from './abandon/sink.js';
 import { Journal } from './cdr/journal.js';
 import { Shipper } from './cdr/shipper.js';
 import { createEsClient } from './cdr/es-client.js';
-import { cdrFromAmiEvent, forgedCdr } from './cdr/from-ami.js';
-import { QueueTalkTimes } from './cdr/queue-talk-times.js';
+import { CdrIngest } from './cdr/ingest.js';
 import { PbxClockMonitor } from './cdr/pbx-clock.js';
-import { QueueState, queueStateEvents } from './queue/members.js';
-import { QueueAttribution, queueAttributionEvents } from './queue/attribution.js';
+import { QueueState } from './queue/members.js';
 import { checkRouteQueues } from './queue/check-queues.js';
-import { abandonFromWait } from './abandon/from-wait.js';
 import { DidPolicies } from './routing/did-policy.js';
 import { RingTracker } from './routing/ring-tracker.js';
+import { CallLifecycle } from './routing/lifecycle.js';
+import { callHooks } from './routing/call-hooks.js';
 import { RecentDecisions } from './routing/recent-decisions.js';
 import { createLookup } from './routing/sources/index.js';
-import type { Call } from './routing/call.js';
 import { explainRoute } from './routing/explain.js';
 import { installTemplates } from './cdr/index-template.js';
 import { AbandonPipeline } from './abandon/pipeline.js';
@@ -44,7 +46,6 @@ import { failedNotificationsDetail, pruneJournalOnly, storageReadiness } from '.
 import { JournalWriter } from './durability/journal-writer.js';
 import { DurabilityMetrics } from './durability/metrics.js';
 import { createBackfill } from './cdr/backfill/index.js';
-import type { CdrDocument } from './cdr/schema.js';
 
 export interface App {
   ari: AriConnection;
@@ -95,11 +96,8 @@ export async function startApp(
       port: config.AMI_PORT,
       username: config.AMI_USERNAME,
       password: config.AMI_PASSWORD,
-      // Only what the ring tracker, the CDR pipeline, the abandon pipeline and the queue state read.
-      eventFilters: [
-        `Event: (${[...new Set(['Cdr', 'DialBegin', 'DialEnd', 'Hangup', 'QueueCallerAbandon', 'QueueCallerJoin', 'AgentComplete', 'BridgeLeave', ...queueStateEvents, ...queueAttributionEvents])].join('|')})`,
-        'Variable: _*STICKY_',
-      ],
+      // Only what the consumers declare they read (src/ami/consumers.ts).
+      eventFilters: amiSessionFilters(routerAmiConsumers),
     },
     log.child({ component: 'ami' }),
   );
@@ -180,40 +178,8 @@ export async function startApp(
     if (e.Event === 'QueueCallerAbandon') metrics.abandon('queue');
   });
 
-  const logDecision = (call: Call) => {
-    if (call.logged) return;
-    // Dial can end (answered, say) before the `continue` response is processed;
-    // the record waits for it so that it carries decideMs.
-    if (!call.decided) {
-      call.logPending = true;
-      return;
-    }
-    call.logged = true;
-    if (call.reason) metrics.decision(call.reason);
-    if (call.ringOutcome) metrics.ring(call.ringOutcome, (call.ringMs ?? 0) / 1000);
-    log.info(call.record(), 'decision');
-  };
-
-  const ringTracker = new RingTracker({
-    onRingDone: logDecision,
-    onCallerAbandoned: (call, at) =>
-      abandons.publish({
-        source: 'sticky_ring',
-        at: DateTime.fromMillis(at, { zone: 'utc' }).toISO()!,
-        caller: call.caller,
-        did: call.did,
-        agent: call.decision && 'agent' in call.decision ? call.decision.agent : undefined,
-        waitedMs: at - call.startedAt,
-        uniqueid: call.channelId,
-        linkedid: call.linkedid,
-      }),
-    // The router's own bridge teaches memory at once; the CDR confirms it moments later.
-    onTalkEnded: (call, talkMs, at) => {
-      const agent = call.decision && 'agent' in call.decision ? call.decision.agent : undefined;
-      if (!agent || !call.caller.e164 || talkMs < policies.for(call.did).minTalkSeconds * 1000) return;
-      memory.remember(call.caller.e164, agent, DateTime.fromMillis(at, { zone: 'utc' }), Math.round(talkMs / 1000));
-    },
-  });
+  const ringTracker = new RingTracker();
+  const hooks = callHooks({ log, metrics, recent, publishAbandon: (e) => abandons.publish(e), memory, policies });
 
   const stasis = new StasisApp({
     lookup,
@@ -225,24 +191,12 @@ export async function startApp(
     clock,
     recentAbandon: (e164, since) => abandonPipeline.recentAbandonFor(e164, since),
     log: log.child({ component: 'stasis' }),
-    beforeHandOff: (call, decision) => {
-      if (decision.action === 'ring') ringTracker.track(call, decision.ringTimeoutMs);
+    enter: (call) => new CallLifecycle(call, hooks),
+    beforeHandOff: (life, decision) => {
+      if (decision.action === 'ring') ringTracker.track(life, decision.ringTimeoutMs);
     },
-    handOffFailed: (call) => ringTracker.forget(call),
+    handOffFailed: (life) => ringTracker.forget(life),
     recordCall: (did) => recordings.shouldRecord(policies.for(did)),
-    onDecided: (call, decision) => {
-      call.decided = true;
-      recent.remember(call);
-      const waitAbandon = abandonFromWait(call);
-      if (waitAbandon) abandons.publish(waitAbandon);
-      if (call.lookupMs !== undefined && call.caller.e164) metrics.lookup(call.lookupSource ?? (call.lookupError ? 'failed' : 'miss'), call.lookupMs / 1000);
-      // StasisEnd for our own continue can beat its HTTP response: handedOffAt, not
-      // leftStasis, says whether the dialplan now rings the agent.
-      if (decision.action === 'ring' && call.handedOffAt !== undefined && !call.logPending) {
-        // The ring tracker writes the decision line when the ring ends.
-        log.debug({ channel: call.channelId, caller: call.caller, agent: decision.agent }, 'handed off');
-      } else logDecision(call);
-    },
   });
   let ariSessions = 0;
   ari.on('ready', (client) => {
@@ -261,50 +215,30 @@ export async function startApp(
   ami.on('disconnected', () => queueState.unsync());
   metrics.sampleFrom({ callsInProgress: () => stasis.inStasis.size + ringTracker.size });
 
-  const agentChannelPattern = new RegExp(config.AGENT_CHANNEL_PATTERN);
-  const queueTalk = new QueueTalkTimes();
-  const attribution = new QueueAttribution();
   const pbxClock = new PbxClockMonitor(log.child({ component: 'cdr' }), config.PBX_TIMEZONE);
-  const cdrOptions: Parameters<typeof cdrFromAmiEvent>[1] = {
-    agentChannelPattern,
-    region: config.DEFAULT_COUNTRY,
-    minTalkSeconds: (did) => policies.for(did).minTalkSeconds,
-    annotate: (uniqueid, linkedid) => recent.annotate(uniqueid, linkedid),
-    connectedSeconds: (uniqueid, dstchannel) => queueTalk.take(uniqueid, dstchannel),
-    queueMember: (uniqueid, dstchannel) => attribution.take(uniqueid, dstchannel),
-    timeZone: config.PBX_TIMEZONE,
-  };
-  const ingestCdr = (e: AmiEvent) => {
-    const forged = forgedCdr(e);
-    if (forged) {
-      // Not learned from: a caller could otherwise make their call teach another number.
-      log.warn({ reason: forged, uniqueid: e.UniqueID }, 'cdr event rejected');
-      return;
-    }
-    const doc = cdrFromAmiEvent(e, { ...cdrOptions, receivedAt: DateTime.utc(), onTimes: (t) => pbxClock.observe(t) });
-    if (!doc) return;
-    recordings.attach(doc, e);
-    learnCdr(doc);
-  };
-  /** The live path and the backfill alike: disk first (or the write buffer), then memory. */
-  const learnCdr = (doc: CdrDocument): 'new' | 'known' | 'refused' => {
-    // Once append returns 'new', a crash cannot lose this CDR; 'buffered' waits in memory for the disk.
-    const r = journalWrites.append(doc);
-    if (r === 'known') return 'known';
-    if (r === 'refused') return 'refused';
-    memory.rememberCdr(doc);
-    if (r === 'new') shipper?.notify();
-    monitoring?.onCdr(doc);
-    followUps.onCdr(doc);
-    log.debug({ cdr: doc.id, agent: doc.agent, talked: doc.talked, direction: doc.direction, held: r === 'buffered' }, 'cdr journaled');
-    return 'new';
-  };
+  const cdrs = new CdrIngest({
+    store: journalWrites,
+    learn: (doc, held) => {
+      memory.rememberCdr(doc);
+      if (!held) shipper?.notify();
+      monitoring?.onCdr(doc);
+      followUps.onCdr(doc);
+    },
+    attachRecording: (doc, e) => recordings.attach(doc, e),
+    observeTimes: (t) => pbxClock.observe(t),
+    log,
+    mapping: {
+      agentChannelPattern: new RegExp(config.AGENT_CHANNEL_PATTERN),
+      region: config.DEFAULT_COUNTRY,
+      minTalkSeconds: (did) => policies.for(did).minTalkSeconds,
+      annotate: (uniqueid, linkedid) => recent.annotate(uniqueid, linkedid),
+      timeZone: config.PBX_TIMEZONE,
+    },
+  });
   ami.on('event', (e) => {
     ringTracker.onAmiEvent(e);
-    queueTalk.onAmiEvent(e);
     queueState.onAmiEvent(e);
-    attribution.onAmiEvent(e);
-    if (e.Event === 'Cdr') ingestCdr(e);
+    cdrs.onAmiEvent(e);
   });
 
   const explainDeps = {
@@ -366,12 +300,8 @@ export async function startApp(
   const backfill = createBackfill(config, {
     ami,
     meta: journal,
-    toDoc: (fields) => {
-      const doc = cdrFromAmiEvent(fields, cdrOptions);
-      if (doc) recordings.attach(doc, fields);
-      return doc;
-    },
-    ingest: learnCdr,
+    toDoc: (fields) => cdrs.toDoc(fields),
+    ingest: (doc) => cdrs.keep(doc),
     knownAbandon: (id) => abandonPipeline.knows(id) || journalWrites.has(id),
     handleAbandon: (e) => abandonPipeline.handle(e),
     localWritesFailing: () => journalWrites.failing || outbox.writes.state !== 'ok',

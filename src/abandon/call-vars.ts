@@ -5,6 +5,8 @@
 // linger covers a QueueCallerAbandon that AMI delivers after the Hangup).
 import type { AmiEvent } from '../ami/connection.js';
 import { BoundedMap } from '../bounded-map.js';
+import type { AmiConsumer } from '../ami/filter.js';
+import { channelVars, varSetName } from '../dialplan.js';
 
 export interface CallVars {
   did?: string;
@@ -22,8 +24,15 @@ export interface CallVarOptions {
   now?: () => number;
 }
 
-const didVar = /^_{0,2}STICKY_DID$/;
-const agentVar = /^_{0,2}STICKY_AGENT$/;
+const didVar = varSetName(channelVars.did);
+const agentVar = varSetName(channelVars.agent);
+
+/** What the tracker reads from AMI. */
+export const callVarEvents: AmiConsumer = {
+  name: 'abandon call variables',
+  events: ['VarSet', 'QueueCallerJoin', 'BridgeLeave', 'Hangup'],
+  variables: [channelVars.did, channelVars.agent],
+};
 
 export class CallVarTracker {
   private readonly calls: BoundedMap<string, CallVars>;
@@ -62,10 +71,6 @@ export class CallVarTracker {
         else if (agentVar.test(name)) this.entry(id).agent = value;
         return;
       }
-      case 'Newexten':
-        // The DID is also the extension of [sticky-inbound]; VarSet may be filtered out.
-        if (e.Context === 'sticky-inbound' && e.Extension) this.entry(id).did ??= e.Extension;
-        return;
       case 'QueueCallerJoin':
         this.entry(id).queueJoinedAt ??= this.now();
         return;

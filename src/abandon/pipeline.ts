@@ -12,11 +12,12 @@ import type { CountryCode } from 'libphonenumber-js';
 import { DateTime } from 'luxon';
 import type { AmiEvent } from '../ami/connection.js';
 import type { Logger } from '../log.js';
-import { CallVarTracker } from './call-vars.js';
+import { CallVarTracker, callVarEvents } from './call-vars.js';
+import type { AmiConsumer } from '../ami/filter.js';
 import { abandonFromQueueEvent } from './from-queue.js';
 import type { Outbox, RecentAbandon } from './outbox.js';
 import type { QueueLogOptions } from './queue-log.js';
-import { StickyQueueLog } from './sticky-queue-log.js';
+import { StickyQueueLog, stickyQueueLogEvents } from './sticky-queue-log.js';
 import { AbandonRecord } from './record.js';
 import type { AbandonEvent, AbandonSink } from './sink.js';
 import { BoundedMap } from '../bounded-map.js';
@@ -46,6 +47,13 @@ export interface AbandonPipelineOptions {
   /** The DID's SHORT_ABANDON in ms (0 = no short abandons). */
   shortAbandonMs?: (did: string | undefined) => number;
 }
+
+/** What the pipeline reads from AMI: queue abandons, and what its call-variable tracker and sticky queue_log read. */
+export const abandonPipelineEvents: AmiConsumer = {
+  name: 'abandon pipeline',
+  events: [...new Set(['QueueCallerAbandon', ...callVarEvents.events, ...stickyQueueLogEvents.events])],
+  variables: callVarEvents.variables,
+};
 
 /** Record ids recently handled: a replayed event is not logged or sent twice. */
 const SEEN_MAX = 5000;

@@ -20,10 +20,12 @@ import type { AmiEvent } from '../ami/connection.js';
 import type { Logger } from '../log.js';
 import type { AbandonRecord } from './record.js';
 import { BoundedMap } from '../bounded-map.js';
+import type { AmiConsumer } from '../ami/filter.js';
+import { contexts } from '../dialplan.js';
 import { QueueLogWriter, queueLogAction, type AmiActions, type QueueLogOptions } from './queue-log.js';
 
 /** AMI events this consumer reads (they must pass the session filter in app.ts). */
-export const STICKY_QUEUE_LOG_EVENTS = ['DialBegin', 'DialEnd', 'BridgeLeave', 'Hangup'] as const;
+export const stickyQueueLogEvents: AmiConsumer = { name: 'sticky queue_log', events: ['DialBegin', 'DialEnd', 'BridgeLeave', 'Hangup'] };
 
 interface Entry {
   uniqueid: string;
@@ -68,7 +70,7 @@ export class StickyQueueLog {
     if (!id) return;
     switch (e.Event) {
       case 'DialBegin': {
-        if (e.Context !== 'sticky-ring' || this.calls.has(id)) return;
+        if (e.Context !== contexts.ring || this.calls.has(id)) return;
         // [sticky-ring]'s extension is <agent>~<ring>~…; the agent is its first part.
         const agent = (e.Exten ?? '').split('~')[0] || e.DestCallerIDNum || '';
         const entry: Entry = { uniqueid: id, caller: e.CallerIDNum ?? '', agent, agentUniqueid: e.DestUniqueid, enteredAt: this.now(), done: false };

@@ -5,10 +5,19 @@
 // app every event of every channel on every PJSIP endpoint, ~170 per call, on the
 // event loop that routes calls.) The endpoint list is re-read every minute so agents
 // added by a pjsip reload are followed too.
-import type { Client } from 'ari-client';
 import type { Logger } from '../log.js';
 import type { AgentState } from '../routing/decide.js';
 import { agentStateOfDevice, agentStateOfEndpoint } from './endpoint-state.js';
+
+/** The ARI events the cache reads. */
+export const agentStateEvents = ['DeviceStateChanged'] as const;
+
+/** The part of ari-client's Client this cache uses (test/support/fake-ari.ts implements it too). */
+export interface AgentStateClient {
+  on(event: 'DeviceStateChanged', l: (event: { device_state?: { name?: string; state?: string } }) => void): unknown;
+  endpoints: { listByTech(o: { tech: string }): Promise<{ resource: string; state?: string; channel_ids?: unknown }[]> };
+  applications: { subscribe(o: { applicationName: string; eventSource: string }): Promise<unknown> };
+}
 
 interface Known {
   state: AgentState;
@@ -25,7 +34,7 @@ export class AgentStates {
   constructor(private readonly technology = 'PJSIP', private readonly refreshMs = 60_000) {}
 
   /** Call on every new client: the cache is rebuilt from Asterisk's current view. */
-  async attach(client: Client, app: string, log: Logger): Promise<void> {
+  async attach(client: AgentStateClient, app: string, log: Logger): Promise<void> {
     clearInterval(this.refresher);
     this.subscribed.clear();
     const prefix = `${this.technology}/`;

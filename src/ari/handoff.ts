@@ -8,6 +8,7 @@
 // The last field says whether the call is recorded (RECORDINGS and the DID's
 // "record"); without it the dialplan does not record.
 import type { Decision } from '../routing/decide.js';
+import { contexts } from '../dialplan.js';
 
 export interface DialplanTarget {
   context: string;
@@ -19,7 +20,7 @@ const safe = (v: string) => v.replace(/[^A-Za-z0-9_+.-]/g, '');
 
 export function dialplanTarget(d: Decision, record?: boolean): DialplanTarget {
   const fb = `${safe(d.fallback.context)}~${safe(d.fallback.extension)}${record === undefined ? '' : record ? '~on' : '~off'}`;
-  if (d.action === 'fallback') return { context: 'sticky-fallback', extension: `${d.reason}~${fb}`, priority: 1 };
+  if (d.action === 'fallback') return { context: contexts.fallback, extension: `${d.reason}~${fb}`, priority: 1 };
   const seconds = Math.max(1, Math.round(d.ringTimeoutMs / 1000));
-  return { context: 'sticky-ring', extension: `${safe(d.agent)}~${seconds}~${fb}`, priority: 1 };
+  return { context: contexts.ring, extension: `${safe(d.agent)}~${seconds}~${fb}`, priority: 1 };
 }

@@ -3,7 +3,7 @@
 // agent's is the phone they sit at. app_queue's AgentConnect names the member
 // (Interface, MemberName) and arrives before the Cdr: keep it by caller uniqueid +
 // member channel until the Cdr asks. Bounded: a Cdr that never comes must not leak.
-import type { AmiEvent } from '../ami/connection.js';
+import type { AmiFields } from '../cdr/from-ami.js';
 import { memberAgentId } from './members.js';
 import { BoundedMap } from '../bounded-map.js';
 
@@ -17,7 +17,7 @@ export class QueueAttribution {
     this.byLeg = new BoundedMap(maxEntries);
   }
 
-  onAmiEvent(e: AmiEvent): void {
+  onAmiEvent(e: AmiFields): void {
     if (e.Event !== 'AgentConnect' || !e.Uniqueid || !e.DestChannel) return;
     const agent = memberAgentId({ name: e.MemberName, interface: e.Interface });
     if (!agent) return;

@@ -10,6 +10,7 @@ import type { AmiEvent } from '../ami/connection.js';
 import type { AgentState } from '../routing/decide.js';
 import { withTimeout } from '../timeout.js';
 import { agentStateOfDeviceCode } from '../ari/endpoint-state.js';
+import type { AmiConsumer } from '../ami/filter.js';
 
 /** The AMI events this consumer reads (they must pass the session's event filter). */
 export const queueStateEvents = [
@@ -22,6 +23,8 @@ export const queueStateEvents = [
   'QueueMemberStatus',
   'AgentComplete',
 ] as const;
+
+export const queueStateConsumer: AmiConsumer = { name: 'queue state', events: queueStateEvents };
 
 export interface QueueMember {
   queue: string;

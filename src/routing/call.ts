@@ -1,5 +1,8 @@
-// Everything known about one call, from StasisStart to the ring outcome. One
-// object per call: concurrent calls never share mutable state.
+// Everything known about one call, from StasisStart to the ring outcome: the data of
+// the decision record. One object per call: concurrent calls never share mutable
+// state. Its fields are written by routeCall (lookup, decision, wait) and by the
+// call's lifecycle (src/routing/lifecycle.ts: hand-off, ring), which also decides
+// when the record is written.
 import type { DateTime } from 'luxon';
 import type { CallerNumber } from '../numbers.js';
 import type { Candidate, Decision } from './decide.js';
@@ -28,12 +31,6 @@ export class Call {
   /** Epoch ms the caller started / stopped being held for a busy agent (wait_for_agent). */
   waitStartedAt: number | undefined;
   waitEndedAt: number | undefined;
-  leftStasis = false;
-  logged = false;
-  /** The hand-off request has returned (or failed): decideMs is known. */
-  decided = false;
-  /** The ring ended before the hand-off returned: write the record when it does. */
-  logPending = false;
 
   constructor(
     readonly channelId: string,

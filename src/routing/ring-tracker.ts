@@ -1,52 +1,36 @@
 // After the hand-off, Asterisk's Dial() rings the agent; the router hears how it
-// went over AMI. DialBegin/DialEnd carry the caller channel's Uniqueid (= the ARI
-// channel id), so the outcome finds its call without any shared mutable state
-// beyond this map of calls still ringing or talking.
+// went over AMI. DialBegin/DialEnd/Hangup carry the caller channel's Uniqueid (= the
+// ARI channel id), so each event finds its call's lifecycle in this map of calls
+// still ringing or talking, and is reported to it (src/routing/lifecycle.ts).
 import type { AmiEvent } from '../ami/connection.js';
-import type { Call, RingOutcome } from './call.js';
-import type { Reason } from './reasons.js';
+import type { AmiConsumer } from '../ami/filter.js';
+import type { CallLifecycle } from './lifecycle.js';
 
-const outcomes: Record<string, { outcome: RingOutcome; reason: Reason }> = {
-  ANSWER: { outcome: 'answered', reason: 'sticky_agent' },
-  NOANSWER: { outcome: 'no_answer', reason: 'agent_no_answer' },
-  BUSY: { outcome: 'busy', reason: 'agent_busy' },
-  CHANUNAVAIL: { outcome: 'unavailable', reason: 'agent_unavailable' },
-  CONGESTION: { outcome: 'unavailable', reason: 'agent_unavailable' },
-  CANCEL: { outcome: 'caller_hung_up', reason: 'caller_abandoned' },
-};
-
-export interface RingTrackerHooks {
-  /** The ring phase is over (or never started): the decision record is complete. */
-  onRingDone(call: Call): void;
-  /** The caller hung up while the sticky agent rang. */
-  onCallerAbandoned(call: Call, at: number): void;
-  /** An answered sticky call ended: the caller talked to the agent for talkMs. */
-  onTalkEnded(call: Call, talkMs: number, at: number): void;
-}
+/** What the ring tracker reads from AMI. */
+export const ringTrackerEvents: AmiConsumer = { name: 'ring tracker', events: ['DialBegin', 'DialEnd', 'Hangup'] };
 
 export class RingTracker {
-  private calls = new Map<string, { call: Call; timer: NodeJS.Timeout }>();
+  private calls = new Map<string, { life: CallLifecycle; timer: NodeJS.Timeout }>();
 
-  constructor(private readonly hooks: RingTrackerHooks, private readonly now: () => number = Date.now) {}
+  constructor(private readonly now: () => number = Date.now) {}
 
   get size(): number {
     return this.calls.size;
   }
 
-  /** Starts watching a call that was handed to [sticky-ring]. */
-  track(call: Call, ringTimeoutMs: number): void {
+  /** Starts watching a call about to be handed to [sticky-ring]. */
+  track(life: CallLifecycle, ringTimeoutMs: number): void {
     // If AMI misses the events (reconnecting), the record is still written, late.
-    const timer = setTimeout(() => this.finishRing(call, undefined), ringTimeoutMs + 30_000);
+    const timer = setTimeout(() => this.finish(life, undefined), ringTimeoutMs + 30_000);
     timer.unref();
-    this.calls.set(call.channelId, { call, timer });
+    this.calls.set(life.call.channelId, { life, timer });
   }
 
   /** The hand-off never happened: stop watching. */
-  forget(call: Call): void {
-    const entry = this.calls.get(call.channelId);
-    if (entry?.call !== call) return;
-    clearTimeout(entry.timer);
-    this.calls.delete(call.channelId);
+  forget(life: CallLifecycle): void {
+    const entry = this.calls.get(life.call.channelId);
+    if (entry?.life !== life) return;
+    this.drop(life.call.channelId);
   }
 
   onAmiEvent(e: AmiEvent): void {
@@ -54,41 +38,35 @@ export class RingTracker {
     if (!id) return;
     const entry = this.calls.get(id);
     if (!entry) return;
-    const { call } = entry;
-    call.linkedid ??= e.Linkedid;
+    const { life } = entry;
+    life.linkedid(e.Linkedid);
     switch (e.Event) {
       case 'DialBegin':
-        call.ringStartedAt ??= this.now();
+        life.ringing(this.now());
         break;
       case 'DialEnd':
-        this.finishRing(call, e.DialStatus);
+        this.finish(life, e.DialStatus);
         break;
       case 'Hangup':
-        if (call.ringOutcome === undefined) this.finishRing(call, 'CANCEL');
-        if (call.answeredAt !== undefined) this.hooks.onTalkEnded(call, this.now() - call.answeredAt, this.now());
-        clearTimeout(entry.timer);
-        this.calls.delete(id);
+        life.hungUp(this.now());
+        this.drop(id);
         break;
     }
   }
 
-  private finishRing(call: Call, dialStatus: string | undefined): void {
-    if (call.ringOutcome !== undefined) return;
-    const at = this.now();
-    const o = outcomes[dialStatus ?? ''] ?? { outcome: 'unavailable' as const, reason: 'agent_unavailable' as const };
-    call.ringOutcome = o.outcome;
-    call.reason = o.reason;
-    call.ringMs = at - (call.ringStartedAt ?? call.handedOffAt ?? at);
-    if (o.outcome === 'answered') call.answeredAt = at;
-    if (o.outcome === 'caller_hung_up') this.hooks.onCallerAbandoned(call, at);
-    this.hooks.onRingDone(call);
-    if (o.outcome !== 'answered') {
-      const entry = this.calls.get(call.channelId);
-      if (entry && dialStatus !== undefined && dialStatus !== 'CANCEL') return; // wait for Hangup to clear
-      if (entry) {
-        clearTimeout(entry.timer);
-        this.calls.delete(call.channelId);
-      }
-    }
+  private finish(life: CallLifecycle, dialStatus: string | undefined): void {
+    if (life.call.ringOutcome !== undefined) return;
+    life.ringEnded(dialStatus, this.now());
+    // Answered calls stay until Hangup (talk time); so do rings that failed with a
+    // real DIALSTATUS (the caller goes on to the fallback on the same channel).
+    if (life.call.ringOutcome === 'answered' || (dialStatus !== undefined && dialStatus !== 'CANCEL')) return;
+    this.drop(life.call.channelId);
+  }
+
+  private drop(id: string): void {
+    const entry = this.calls.get(id);
+    if (!entry) return;
+    clearTimeout(entry.timer);
+    this.calls.delete(id);
   }
 }

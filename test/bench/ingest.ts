@@ -1,9 +1,10 @@
 // Stage 4: CDR ingest, in-process (no Asterisk): AMI Cdr events per second through
-// the router's own learning path, exactly as src/app.ts wires it:
+// the router's own learning path, src/cdr/ingest.ts as src/app.ts wires it:
 //   AMI wire text → asterisk-ami-client's parser (AmiEventsStream, what the router's
-//   AMI socket is piped through) → cdrFromAmiEvent → Journal.append (SQLite, on disk
-//   first) → MemoryAffinity.rememberCdr → Shipper.notify → Shipper bulk-indexes into
-//   the Elasticsearch double (its own process, over HTTP).
+//   AMI socket is piped through) → CdrIngest (forged check, cdrFromAmiEvent,
+//   Journal.append on disk first, MemoryAffinity.rememberCdr, Shipper.notify) →
+//   Shipper bulk-indexes into the Elasticsearch double (its own process, over HTTP).
+// (The router appends through its write buffer; here the journal takes every write.)
 // The events are clones of real Cdr events captured from the harness's AMI during
 // the call stages (BENCH_CDR_TEMPLATES), with fresh ids, numbers, channels and
 // times; without a capture, the project's real-shaped fixtures are used.
@@ -17,6 +18,7 @@ import { Client } from '@elastic/elasticsearch';
 import { DateTime } from 'luxon';
 import { pino } from 'pino';
 import { cdrFromAmiEvent } from '../../src/cdr/from-ami.js';
+import { CdrIngest } from '../../src/cdr/ingest.js';
 import { Journal } from '../../src/cdr/journal.js';
 import { Shipper } from '../../src/cdr/shipper.js';
 import { installTemplates } from '../../src/cdr/index-template.js';
@@ -87,24 +89,26 @@ async function runOnce(esUrl: string, tpl: Ev[], run: number, mode: 'wire64k' | 
   const recent = new RecentDecisions();
   const policies = DidPolicies.fromConfig({ STICKY_WINDOW: 1800_000, AGENT_RING_TIMEOUT: 20_000, FALLBACK_CONTEXT: 'ivr', FALLBACK_EXTENSION: 's' });
   const shipper = new Shipper({ journal, client, prefix, log: pino({ level: 'silent' }) });
-  const agentChannelPattern = /^PJSIP\/(\d+)-[0-9a-f]+$/;
   let ingested = 0;
   let docs = 0;
-  // src/app.ts's ingestCdr, line for line.
-  const ingestCdr = (e: Ev) => {
-    ingested++;
-    const doc = cdrFromAmiEvent(e, {
-      agentChannelPattern,
+  // The router's own ingest (src/cdr/ingest.ts), with the router's default settings.
+  const ingest = new CdrIngest({
+    store: { append: (doc) => (journal.append(doc) ? 'new' : 'known') },
+    learn: (doc) => {
+      memory.rememberCdr(doc);
+      shipper.notify();
+    },
+    log: pino({ level: 'silent' }),
+    mapping: {
+      agentChannelPattern: /^PJSIP\/(\d+)-[0-9a-f]+$/,
       region: undefined,
       minTalkSeconds: (did) => policies.for(did).minTalkSeconds,
       annotate: (uniqueid, linkedid) => recent.annotate(uniqueid, linkedid),
-    });
-    if (!doc) return;
-    if (journal.append(doc)) {
-      docs++;
-      memory.rememberCdr(doc);
-      shipper.notify();
-    }
+    },
+  });
+  const ingestCdr = (e: Ev) => {
+    ingested++;
+    if (ingest.ingest(e)) docs++;
   };
   const events = generate(tpl, N, run);
   const wire = toWire(events);

@@ -66,7 +66,6 @@ const chan = { Channel: 'PJSIP/trunk-00000003', Uniqueid: '1763726400.17', Linke
 
 test('queue abandon: DID and sticky agent from the dialplan vars; logged, persisted, notified; no queue_log write', async (t) => {
   const { ami, notifier, persisted, cap } = setup(t);
-  ami.send({ Event: 'Newexten', ...chan, Context: 'sticky-inbound', Extension: '5551000', Application: 'Set', AppData: '__STICKY_DID=5551000' });
   ami.send({ Event: 'VarSet', ...chan, Variable: '__STICKY_DID', Value: '5551000' });
   ami.send({ Event: 'VarSet', ...chan, Variable: '__STICKY_AGENT', Value: '1002' });
   ami.send({ Event: 'QueueCallerJoin', ...chan, Queue: 'support', Position: '1', Count: '1', CallerIDNum: '0961234567' });

@@ -4,8 +4,9 @@ import type { AmiEvent } from '../../ami/connection.js';
 import type { DoctorAmi } from '../ami-session.js';
 import { fix, ok, type Check, type Verdict } from '../check.js';
 import { routeNames } from '../routes-file.js';
+import { contexts } from '../../dialplan.js';
 
-export const stickyContexts = ['sticky-inbound', 'sticky-ring', 'sticky-fallback'] as const;
+export const stickyContexts = [contexts.inbound, contexts.ring, contexts.fallback] as const;
 
 /** The context's priorities, or the reason Asterisk gave for having none. */
 async function showDialplan(ami: DoctorAmi, context: string, extension?: string): Promise<AmiEvent[] | string> {
@@ -27,7 +28,7 @@ export const dialplanCheck: Check = {
         out.push(fix(`context [${context}] is not loaded (${typeof rows === 'string' ? rows : 'empty'}): copy dialplan/sticky-router.conf to /etc/asterisk, add \`#include sticky-router.conf\` to extensions.conf, run \`dialplan reload\``));
         continue;
       }
-      if (context === 'sticky-inbound') {
+      if (context === contexts.inbound) {
         const stasis = rows.find((r) => String(r.Application).toLowerCase() === 'stasis');
         const data = String(stasis?.AppData ?? '');
         if (!stasis) out.push(fix('[sticky-inbound] has no Stasis() priority: use the sticky-router.conf of this version'));
