@@ -6,6 +6,7 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type { NotifyConfig } from '../abandon/notify-config.js';
 import { postJson } from '../abandon/notifiers/http.js';
+import { smtpDeliveryError } from '../abandon/notifiers/email.js';
 import { DeliveryError, SEND_TIMEOUT_MS } from '../abandon/notifiers/types.js';
 import type { DeliveryRow, DeliveryTarget } from './outbox.js';
 
@@ -38,8 +39,6 @@ export function alertTargets(c: NotifyConfig, opts: { timeoutMs?: number } = {})
   return out;
 }
 
-type SmtpError = Error & { code?: string; responseCode?: number; permanent?: boolean; response?: string };
-
 /** nodemailer with the abandon e-mails' failure classification (notifiers/email.ts). */
 export class Mailer {
   private readonly transport: Transporter<SMTPTransport.SentMessageInfo>;
@@ -61,11 +60,7 @@ export class Mailer {
       const info = await this.transport.sendMail({ from: this.from, to, subject: a.subject, text: a.text, messageId: `<${key}@${this.domain}>`, headers: { 'X-Sticky-Idempotency-Key': key }, signal });
       if (info.accepted.length === 0) throw new DeliveryError(`${this.label}: every recipient was rejected`, true);
     } catch (err) {
-      if (err instanceof DeliveryError) throw err;
-      const e = err as SmtpError;
-      const auth = e.code === 'EAUTH' || e.code === 'ENOAUTH';
-      const what = e.responseCode ? `SMTP ${e.responseCode} ${e.response ?? e.message}` : `${e.code ?? 'error'} ${e.message}`;
-      throw new DeliveryError(`${this.label}: ${what.replace(/\s+/g, ' ').slice(0, 300)}`, e.permanent === true && !auth);
+      throw smtpDeliveryError(this.label, err);
     }
   }
 

@@ -22,6 +22,15 @@ export interface EmailOptions {
 
 type SmtpError = Error & { code?: string; responseCode?: number; permanent?: boolean; response?: string };
 
+/** An SMTP failure as a DeliveryError: 5xx is permanent, except authentication (an operator fixes it); 4xx and connection failures are retried. */
+export function smtpDeliveryError(label: string, err: unknown): DeliveryError {
+  if (err instanceof DeliveryError) return err;
+  const e = err as SmtpError;
+  const auth = e.code === 'EAUTH' || e.code === 'ENOAUTH';
+  const what = e.responseCode ? `SMTP ${e.responseCode} ${e.response ?? e.message}` : `${e.code ?? 'error'} ${e.message}`;
+  return new DeliveryError(`${label}: ${what.replace(/\s+/g, ' ').slice(0, 300)}`, e.permanent === true && !auth);
+}
+
 export class EmailNotifier implements Notifier {
   readonly channel = 'email' as const;
   private readonly transport: Transporter<SMTPTransport.SentMessageInfo>;
@@ -66,11 +75,7 @@ export class EmailNotifier implements Notifier {
       });
       if (info.accepted.length === 0) throw new DeliveryError(`${this.label}: every recipient was rejected`, true);
     } catch (err) {
-      if (err instanceof DeliveryError) throw err;
-      const e = err as SmtpError;
-      const auth = e.code === 'EAUTH' || e.code === 'ENOAUTH';
-      const what = e.responseCode ? `SMTP ${e.responseCode} ${e.response ?? e.message}` : `${e.code ?? 'error'} ${e.message}`;
-      throw new DeliveryError(`${this.label}: ${what.replace(/\s+/g, ' ').slice(0, 300)}`, e.permanent === true && !auth);
+      throw smtpDeliveryError(this.label, err);
     }
   }
 
