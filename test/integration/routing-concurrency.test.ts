@@ -47,16 +47,16 @@ test('20 concurrent callers with different histories each reach their own agent 
   for (const c of callers) {
     const d = await router.waitForLog((l) => l.event === 'decision' && (l.caller as { raw: string }).raw === c.number, 15_000, `decision for ${c.number}`);
     const dials = ami.events.filter((e) => e.Event === 'DialBegin' && e.Context === 'sticky-ring' && e.CallerIDNum === c.number);
+    if (d.reason === 'lookup_failed') {
+      // An overloaded machine can make a lookup miss its budget, with or without history
+      // to find: then the caller must still be sent on within it, and nowhere else.
+      assert.ok((d.decideMs as number) <= 300 + 200, `${c.number}: fallback within budget (${d.decideMs} ms)`);
+      assert.equal(dials.length, 0);
+      continue;
+    }
     if (!c.agent) {
       assert.equal(d.reason, 'no_history', c.number);
       assert.equal(dials.length, 0, `${c.number} has no history: no sticky dial`);
-      continue;
-    }
-    if (d.reason === 'lookup_failed') {
-      // An overloaded machine can make a lookup miss its budget: then the caller must
-      // still be sent on within it, and nowhere else.
-      assert.ok((d.decideMs as number) <= 300 + 200, `${c.number}: fallback within budget (${d.decideMs} ms)`);
-      assert.equal(dials.length, 0);
       continue;
     }
     assert.equal(d.agent, c.agent, `${c.number}'s decision names their own agent: ${JSON.stringify(d)}`);
