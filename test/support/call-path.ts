@@ -10,6 +10,7 @@ import type { AbandonEvent } from '../../src/abandon/sink.js';
 import type { Call } from '../../src/routing/call.js';
 import { callHooks } from '../../src/routing/call-hooks.js';
 import type { AgentState } from '../../src/routing/decide.js';
+import type { MemberLookup } from '../../src/queue/members.js';
 import { DidPolicies, type RoutesFile } from '../../src/routing/did-policy.js';
 import { CallLifecycle } from '../../src/routing/lifecycle.js';
 import type { LastAgentSource } from '../../src/routing/lookup.js';
@@ -37,7 +38,7 @@ export interface CallPath {
   recordsReach(n: number, timeoutMs?: number): Promise<void>;
 }
 
-export function callPath(o: { routes?: RoutesFile; lookup?: LastAgentSource; attach?: boolean } = {}): CallPath {
+export function callPath(o: { routes?: RoutesFile; lookup?: LastAgentSource; attach?: boolean; queueMember?: (queue: string, agent: string) => MemberLookup | undefined } = {}): CallPath {
   const ari = new FakeAri();
   const ami = new AmiFeeder(amiSessionFilters([ringTrackerEvents]));
   const records: Record<string, unknown>[] = [];
@@ -73,6 +74,7 @@ export function callPath(o: { routes?: RoutesFile; lookup?: LastAgentSource; att
   const app = new StasisApp({
     lookup,
     agentState: (a) => agentStates.get(a) ?? 'unknown',
+    ...(o.queueMember ? { queueMember: o.queueMember } : {}),
     policies,
     region: 'US',
     lookupTimeoutMs: 300,

@@ -220,3 +220,25 @@ test('ring tracker: AMI silent after the hand-off → the record is still writte
   assert.equal(p.records[0]!.reason, 'agent_unavailable');
   assert.equal(p.ringTracker.size, 0);
 });
+
+test("a DID with a queue: the member's own interface goes in STICKY_DIAL before the continue; a paused member is not rung", async () => {
+  const members = new Map([['1002', { state: 'online' as const, dial: 'Local/1002@from-queue/n' }], ['1003', { state: 'paused' as const, dial: 'PJSIP/1003' }]]);
+  const p = callPath({ routes: { default: { queue: 'sales' } }, queueMember: (queue, agent) => (queue === 'sales' ? members.get(agent) : undefined) });
+  p.history.set(caller, { agent: '1002', minutesAgo: 5 });
+  p.history.set('+12025550111', { agent: '1003', minutesAgo: 5 });
+  const order: string[] = [];
+  const setVar = p.ari.channels.setChannelVar;
+  p.ari.channels.setChannelVar = async (v) => {
+    order.push(`set ${v.variable}=${v.value}`);
+    await setVar(v);
+  };
+  p.ari.on('continued', (c: { channelId: string; context: string }) => order.push(`continue ${c.channelId} ${c.context}`));
+  p.ari.start(FakeAri.channel('c1', caller), '100');
+  p.ari.start(FakeAri.channel('c2', '+12025550111'), '100');
+  await p.recordsReach(1);
+  await settle();
+  assert.deepEqual(p.ari.vars, [{ channelId: 'c1', variable: 'STICKY_DIAL', value: 'Local/1002@from-queue/n' }]);
+  assert.deepEqual(order.filter((x) => x.includes('c1') || x.startsWith('set')), ['set STICKY_DIAL=Local/1002@from-queue/n', 'continue c1 sticky-ring']);
+  const c2 = p.ari.continued.find((c) => c.channelId === 'c2')!;
+  assert.equal(c2.extension, 'agent_paused~ivr~s');
+});
