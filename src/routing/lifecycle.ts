@@ -1,6 +1,6 @@
 // One call's life, as one explicit state machine. The ARI side (StasisApp, routeCall)
 // and the AMI side (RingTracker) only report what happened; this object decides what
-// it means and writes the decision record, once, in one place (record()).
+// it means and writes the decision record, once, in one place (maybeRecord → hooks.onRecord).
 //
 //   entered ──decide──▶ decided ──settle──▶ handed_off ──DialBegin──▶ ringing
 //      │                  │  (fallback, or caller gone) ──▶ ended        │
