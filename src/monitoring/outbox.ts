@@ -12,7 +12,7 @@
 // the next delivery closes it.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { Database } from '../storage/sqlite.js';
 import type { Logger } from '../log.js';
 import { backoffDelay } from '../backoff.js';
 import { DeliveryError } from '../abandon/notifiers/types.js';
@@ -78,7 +78,7 @@ export interface MonitorOutboxOptions {
 const IDLE_MS = 60_000;
 
 export class MonitorOutbox {
-  private readonly db: Database.Database;
+  private readonly db: Database;
   private readonly now: () => number;
   private readonly stopping = new AbortController();
   private readonly wakers = new Set<() => void>();

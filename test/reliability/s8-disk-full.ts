@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { Database } from '../../src/storage/sqlite.js';
 import { Client } from '@elastic/elasticsearch';
 import { installTemplate } from '../../src/cdr/index-template.js';
 import { journalBacklog, journalCdrs } from '../support/cdr.js';
