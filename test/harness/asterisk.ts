@@ -134,16 +134,25 @@ export function cli(command: string): string {
   return (r.stdout ?? '') + (r.stderr ?? '');
 }
 
+/** `core stop now`, then SIGKILL after 10 s; returns once the process is gone. */
+async function stopPid(pid: number): Promise<void> {
+  cli('core stop now');
+  const soft = Date.now() + 10_000;
+  while (Date.now() < soft && runningPid() === pid) await new Promise((r) => setTimeout(r, 100));
+  if (runningPid() !== pid) return;
+  process.kill(pid, 'SIGKILL');
+  const hard = Date.now() + 10_000;
+  while (Date.now() < hard && runningPid() === pid) await new Promise((r) => setTimeout(r, 50));
+  if (runningPid() === pid) throw new Error(`asterisk (pid ${pid}) did not exit after SIGKILL`);
+}
+
 export async function down(log: (m: string) => void): Promise<boolean> {
   const pid = runningPid();
   if (!pid) {
     rmSync(pidFile, { force: true });
     return false;
   }
-  cli('core stop now');
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline && runningPid() === pid) await new Promise((r) => setTimeout(r, 100));
-  if (runningPid() === pid) process.kill(pid, 'SIGKILL');
+  await stopPid(pid);
   rmSync(pidFile, { force: true });
   log(`asterisk (pid ${pid}) stopped`);
   return true;
@@ -152,11 +161,9 @@ export async function down(log: (m: string) => void): Promise<boolean> {
 /** Restart in place (same root, same logs): for reliability tests. */
 export async function restart(log: (m: string) => void): Promise<number> {
   const pid = runningPid();
-  if (pid) {
-    cli('core stop now');
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline && runningPid() === pid) await new Promise((r) => setTimeout(r, 100));
-  }
+  // The old one must be gone: else the new one finds 5060 in use and runs without SIP,
+  // while ARI still answers from the old one.
+  if (pid) await stopPid(pid);
   const out = openSync(consoleLog, 'a');
   const child = spawn('chroot', [rootDir, '/usr/sbin/asterisk', '-f', '-n'], { detached: true, stdio: ['ignore', out, out] });
   child.unref();

@@ -51,10 +51,13 @@ function journalAbandons(dataDir: string): AbandonDocument[] {
   }
 }
 
+// The abandoning caller waits 3 s: below the default SHORT_ABANDON (PT5S), which would notify nobody.
+const notifyEvery = { SHORT_ABANDON: 'PT0S' };
+
 test('calls placed while the router is down are read back at its next start, once each, and route the caller to their agent', async () => {
   agent = await startAgent('1001', { ringMs: 200 });
   await waitEndpointState('1001', 'online');
-  router = await startRouter({ ...backfillEnv, ...rx.env, BACKFILL_INTERVAL: 'PT1H' });
+  router = await startRouter({ ...backfillEnv, ...rx.env, ...notifyEvery, BACKFILL_INTERVAL: 'PT1H' });
   await router.waitForLog((l) => l.msg === 'sticky-router started', 30_000);
   const dataDir = router.dataDir;
 
@@ -79,7 +82,7 @@ test('calls placed while the router is down are read back at its next start, onc
 
   // A new router over the same DATA_DIR.
   agent = await startAgent('1001', { ringMs: 200 });
-  router = await startRouter({ ...backfillEnv, ...rx.env, DATA_DIR: dataDir, BACKFILL_INTERVAL: 'PT1H' });
+  router = await startRouter({ ...backfillEnv, ...rx.env, ...notifyEvery, DATA_DIR: dataDir, BACKFILL_INTERVAL: 'PT1H' });
   await router.waitForLog((l) => l.msg === 'sticky-router started', 30_000);
   const readBack = router.lines.find((l) => l.msg === 'cdrs that AMI had not delivered read back from the cdr store');
   if (!readBack) log(router.lines.filter((l) => l.component === 'backfill' || l.level === 'error' || l.level === 50 || l.level === 40).map((l) => JSON.stringify(l)).join('\n'));
@@ -118,7 +121,7 @@ test('calls placed while the router is down are read back at its next start, onc
 
   // A second start reads nothing again (the row number is remembered).
   await router.stop();
-  router = await startRouter({ ...backfillEnv, ...rx.env, DATA_DIR: dataDir, BACKFILL_INTERVAL: 'PT1H' });
+  router = await startRouter({ ...backfillEnv, ...rx.env, ...notifyEvery, DATA_DIR: dataDir, BACKFILL_INTERVAL: 'PT1H' });
   await router.waitForLog((l) => l.msg === 'sticky-router started', 30_000);
   await new Promise((r) => setTimeout(r, 7000)); // past the live path's settle time
   for (const caller of [BEFORE, DOWN, ABANDONS]) assert.deepEqual(journalCdrs(dataDir, (d) => d.asterisk.src === caller).map((d) => d.id).sort(), ids(caller), `${caller}: still once each`);

@@ -91,7 +91,8 @@ test('Elasticsearch down while 50 calls complete, then up: all 50 CDRs arrive, n
     const { backlog, unshippedIds } = journalBacklog(router.dataDir);
     assert.ok(backlog >= 50, `journal backlog ${backlog}`);
     for (const d of journaled) assert.ok(unshippedIds.has(d.id), `${d.id} waits to be shipped`);
-    assert.ok(router.lines.some((l) => l.msg === 'cdr shipping failed; will retry'), 'the shipper tried and failed while the cluster was down');
+    // The log line comes through the router's stdout pipe: wait for it rather than read it once.
+    await router.waitForLog((l) => l.msg === 'cdr shipping failed; will retry', 10_000, 'the shipper tried and failed while the cluster was down');
     assert.equal(double.docs(`${prefix}-*`).length, 0, 'nothing reached the cluster');
 
     const upAt = Date.now();

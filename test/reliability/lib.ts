@@ -127,6 +127,8 @@ export function makeSecrets(sinkUrl: string): Secrets {
     SMTP_URL: `smtp://reliability:${smtpPassword}@127.0.0.1:9`,
     NOTIFY_EMAIL_TO: 'supervisor@example.com',
     HTTP_TOKEN: httpToken,
+    // Every abandon notifies (no short-abandon threshold): the scenarios count notifications.
+    SHORT_ABANDON: 'PT0S',
   };
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   const needles = [
