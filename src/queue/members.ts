@@ -108,17 +108,18 @@ export class QueueState {
       wrapups = false;
     }
     this.pending = new Map();
+    let timer: NodeJS.Timeout | undefined;
     const done = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`QueueStatus did not complete within ${timeoutMs} ms`)), timeoutMs);
-      this.completed = () => {
-        clearTimeout(timer);
-        resolve();
-      };
+      timer = setTimeout(() => reject(new Error(`QueueStatus did not complete within ${timeoutMs} ms`)), timeoutMs);
+      this.completed = resolve;
     });
     try {
       await ami.action({ Action: 'QueueStatus' });
       await done;
     } finally {
+      // Also when the action itself failed (Asterisk still loading app_queue): a timer
+      // left to reject `done` that nobody awaits would be an unhandled rejection.
+      clearTimeout(timer);
       this.completed = undefined;
       this.pending = undefined;
     }
