@@ -19,6 +19,7 @@ import { Shipper } from './cdr/shipper.js';
 import { createEsClient } from './cdr/es-client.js';
 import { CdrIngest } from './cdr/ingest.js';
 import { PbxClockMonitor } from './cdr/pbx-clock.js';
+import { resyncQueues } from './queue/resync.js';
 import { QueueState } from './queue/members.js';
 import { checkRouteQueues } from './queue/check-queues.js';
 import { DidPolicies } from './routing/did-policy.js';
@@ -107,6 +108,8 @@ export async function startApp(
   );
   const agentStates = new AgentStates();
   const queueState = new QueueState();
+  // Retry loops that must end with the router (queue resync after an AMI reconnect).
+  const stopping = new AbortController();
   const refreshQueues = async () => {
     const r = await queueState.refresh(ami);
     log.info({ queues: r.queues, members: r.members, queueWrapups: r.wrapups }, 'queue state loaded');
@@ -209,7 +212,8 @@ export async function startApp(
     // Queue state is re-read on every session: events missed while AMI was down.
     if (amiSessions++ > 0) {
       metrics.reconnect('ami');
-      refreshQueues().catch((err: Error) => log.warn({ err: err.message }, 'queue state not reloaded; queue checks are off until it is'));
+      const session = amiSessions;
+      void resyncQueues(refreshQueues, { log, current: () => session === amiSessions && ami.connected, signal: stopping.signal });
     }
   });
   ami.on('disconnected', () => queueState.unsync());
@@ -326,6 +330,7 @@ export async function startApp(
     abandons,
     http,
     async stop() {
+      stopping.abort();
       clearInterval(janitor);
       recordings.stop();
       agentStates.detach();

@@ -17,11 +17,11 @@
 //   Idempotency-Key, and a receiver that deduplicates by key loses nothing.
 // Callers without a usable number (anonymous, withheld) are never grouped.
 //
-// better-sqlite3 is synchronous: statements are prepared once and every write is
+// SQLite (src/storage/sqlite.ts) is synchronous: statements are prepared once and every write is
 // one short statement or transaction.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { Database } from '../storage/sqlite.js';
 import { notificationId, type Notification } from './notification.js';
 import { AbandonRecord, type AbandonSource } from './record.js';
 
@@ -125,7 +125,7 @@ interface NotificationRow {
 
 export class OutboxStore {
   readonly path: string;
-  private readonly db: Database.Database;
+  private readonly db: Database;
   private readonly s: ReturnType<typeof prepare>;
 
   constructor(dataDir: string) {
@@ -249,7 +249,7 @@ export class OutboxStore {
   }
 }
 
-function prepare(db: Database.Database) {
+function prepare(db: Database) {
   return {
     insertAbandon: db.prepare<[string, string | null, string | null, number, string]>(
       'INSERT OR IGNORE INTO abandons (id, caller_key, e164, ts, doc) VALUES (?, ?, ?, ?, ?)',

@@ -5,7 +5,7 @@
 // and callers without a number (withheld) are left out; the latter are counted.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { Database } from '../storage/sqlite.js';
 import { AbandonRecord } from './record.js';
 
 export interface RecallEntry {
@@ -59,7 +59,7 @@ export function readRecalls(dataDir: string, o: RecallOptions): RecallList {
   }
 }
 
-export function recallsFrom(db: Database.Database, o: RecallOptions): RecallList {
+export function recallsFrom(db: Database, o: RecallOptions): RecallList {
   const from = o.now - o.withinMs;
   const hasTable = (name: string) => db.prepare<[string], { n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?").get(name)!.n > 0;
   const list: RecallList = { generated_at: new Date(o.now).toISOString(), from: new Date(from).toISOString(), recalls: [], withheld: 0 };

@@ -9,7 +9,7 @@
 //   resolution_deliveries  one row per (group, channel) still to tell, retried
 //                          like the outbox's deliveries
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { Database } from '../storage/sqlite.js';
 import type { Notification } from './notification.js';
 import { AbandonRecord, type Resolution, type ResolvedHow } from './record.js';
 import { resolutionId, type ResolutionNotice } from './resolution-notice.js';
@@ -90,7 +90,7 @@ interface NotificationRow {
 }
 
 export class ResolutionStore {
-  private readonly db: Database.Database;
+  private readonly db: Database;
   private readonly s: ReturnType<typeof prepare>;
 
   /** Opens `${dataDir}/outbox.sqlite`, whose outbox tables must exist (the Outbox creates them). */
@@ -200,7 +200,7 @@ export class ResolutionStore {
 
 // `notifications.group_id` and `group_start` are the outbox's; the group of an abandon
 // is found by the caller's key and its start, as the outbox groups them.
-function prepare(db: Database.Database) {
+function prepare(db: Database) {
   return {
     saveRef: db.prepare<[string, string, string, number]>('INSERT OR REPLACE INTO delivery_refs (notification_id, channel, ref, created_at) VALUES (?, ?, ?, ?)'),
     openAbandons: db.prepare<[string, number], { id: string; doc: string }>(

@@ -56,7 +56,13 @@ export function guardClientSocket(client: object, guard: SocketGuard): void {
   });
 }
 
-function frameProblem(text: string, known: Set<string>): string | undefined {
+/** Events that are about one channel: without a real one, there is no call to route. */
+const channelEvents = new Set(['StasisStart', 'StasisEnd', 'ChannelDestroyed', 'ChannelStateChange', 'ChannelHangupRequest', 'ChannelVarset', 'ChannelDtmfReceived', 'ChannelEnteredBridge', 'ChannelLeftBridge']);
+
+const isRef = (v: unknown): boolean => typeof v === 'object' && v !== null && typeof (v as { id?: unknown }).id === 'string' && (v as { id: string }).id.length > 0;
+
+/** Why a frame must not reach ari-client (and the router), or undefined when it may. */
+export function frameProblem(text: string, known: Set<string>): string | undefined {
   let frame: unknown;
   try {
     frame = JSON.parse(text);
@@ -67,5 +73,10 @@ function frameProblem(text: string, known: Set<string>): string | undefined {
   const type = (frame as { type?: unknown }).type;
   if (typeof type !== 'string') return 'no event type';
   if (!known.has(type)) return `unknown event type ${JSON.stringify(type.slice(0, 60))}`;
+  // ari-client builds a Channel from whatever `channel` holds: a string or an id-less object
+  // would become a call with no caller that the router then decides (and logs) for.
+  const f = frame as Record<string, unknown>;
+  if ((channelEvents.has(type) || 'channel' in f) && !isRef(f.channel)) return `${type} without a channel object`;
+  if ('bridge' in f && !isRef(f.bridge)) return `${type} with a bridge that is not an object with an id`;
   return undefined;
 }

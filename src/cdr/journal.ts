@@ -3,12 +3,12 @@
 // lookup's fallback when Elasticsearch is down or unset, and the export's source
 // without Elasticsearch.
 //
-// better-sqlite3 is synchronous and runs on the event loop, so each statement
+// SQLite (src/storage/sqlite.ts) is synchronous and runs on the event loop, so each statement
 // must stay short: statements are prepared once, writes are single-row or one
 // transaction per batch, and pruning deletes in bounded chunks.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { Database, type Statement } from '../storage/sqlite.js';
 import { DateTime } from 'luxon';
 
 /** Record kinds sharing the journal; each ships to its own index family. */
@@ -84,7 +84,7 @@ export interface RejectedRow {
 
 export class Journal {
   readonly path: string;
-  private readonly db: Database.Database;
+  private readonly db: Database;
   private readonly read: Reads;
   private readonly writes: Writes | undefined;
 
@@ -181,7 +181,7 @@ export class Journal {
     this.getMetaStmt ??= this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
     return this.getMetaStmt.get(key)?.value;
   }
-  private getMetaStmt: Database.Statement<[string], { value: string }> | undefined;
+  private getMetaStmt: Statement<[string], { value: string }> | undefined;
 
   setMeta(key: string, value: string): void {
     this.w.setMeta.run(key, value);
@@ -272,7 +272,7 @@ export class Journal {
 }
 
 // Prepared once per connection: preparing is the slow part of a SQLite statement.
-function prepareReads(db: Database.Database) {
+function prepareReads(db: Database) {
   return {
     unshipped: db.prepare<[number], JournalRow>(
       'SELECT id, kind, ts, doc AS json FROM records WHERE shipped_at IS NULL AND rejected_at IS NULL ORDER BY ts LIMIT ?',
@@ -303,7 +303,7 @@ function prepareReads(db: Database.Database) {
   };
 }
 
-function prepareWrites(db: Database.Database) {
+function prepareWrites(db: Database) {
   return {
     insert: db.prepare<[string, string, number, string | null, string | null, number, string]>(
       'INSERT OR IGNORE INTO records (id, kind, ts, customer_e164, agent, talked, doc) VALUES (?, ?, ?, ?, ?, ?, ?)',

@@ -12,7 +12,7 @@
 // the next delivery closes it.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { Database } from '../storage/sqlite.js';
 import type { Logger } from '../log.js';
 import { runDeliveryLoop, Wakeup } from '../durability/delivery-loop.js';
 
@@ -77,7 +77,7 @@ export interface MonitorOutboxOptions {
 const IDLE_MS = 60_000;
 
 export class MonitorOutbox {
-  private readonly db: Database.Database;
+  private readonly db: Database;
   private readonly now: () => number;
   private readonly stopping = new AbortController();
   private readonly wakeup = new Wakeup(this.stopping.signal, IDLE_MS);

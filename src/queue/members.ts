@@ -114,7 +114,8 @@ export class QueueState {
     this.pending = new Map();
     const done = new Promise<void>((resolve) => (this.completed = resolve));
     try {
-      // One deadline for the action and its events; a failed action leaves no timer behind.
+      // One deadline for the action and its events. A failed action (Asterisk still loading
+      // app_queue) leaves no timer behind whose rejection nobody awaits.
       await withTimeout(
         async () => {
           await ami.action({ Action: 'QueueStatus' });

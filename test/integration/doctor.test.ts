@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from '@elastic/elasticsearch';
-import { harnessEnv } from '../support/harness.js';
+import { backfillEnv, harnessEnv } from '../support/harness.js';
 import { withPbxCommand, withPbxConfig } from '../support/pbx-config.js';
 import { startEsDouble, type EsDouble } from '../es-double/server.js';
 import { allTemplates, installTemplates } from '../../src/cdr/index-template.js';
@@ -26,7 +26,7 @@ interface Run {
 function doctor(env: Record<string, string> = {}, wrap: string[] = []): Promise<Run> {
   const argv = [...wrap, process.execPath, '--import', 'tsx', join(root, 'src/cli/main.ts'), 'doctor'];
   return new Promise((done, fail) => {
-    execFile(argv[0]!, argv.slice(1), { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...harnessEnv, ES_NODE: es.url, ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
+    execFile(argv[0]!, argv.slice(1), { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...harnessEnv, ...backfillEnv, ES_NODE: es.url, ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
       const lines = stdout.split('\n').map((l) => /^(OK |FIX) {2}(\S+)\s+(.*)$/.exec(l)).filter((m) => m !== null).map((m) => ({ ok: m[1] === 'OK ', check: m[2]!, message: m[3]! }));
       const code = err ? Number((err as { code?: number }).code ?? 1) : 0;
       if (lines.length === 0) fail(new Error(`doctor printed no verdicts (exit ${code}): ${stdout}${stderr}`));
@@ -60,7 +60,7 @@ after(async () => {
   await es?.close();
 });
 
-const everyCheck = ['ari', 'ami', 'ari-user', 'stasis-app', 'dialplan', 'routes-file', 'manager-user', 'cdr-manager', 'timestampevents', 'agent-qualify', 'queues', 'clock', 'es-templates'];
+const everyCheck = ['ari', 'ami', 'ari-user', 'stasis-app', 'dialplan', 'routes-file', 'manager-user', 'cdr-manager', 'cdr-store', 'timestampevents', 'agent-qualify', 'queues', 'clock', 'es-templates'];
 
 test('the harness PBX as it is: every check OK, exit 0', async () => {
   const r = await doctor({ ROUTES_FILE: routes({ dids: { '100': { fallback: { context: 'ivr', extension: 's' } } } }) });
@@ -87,7 +87,7 @@ test('wrong AMI password: the AMI line says so, and every AMI check says it coul
   const r = await doctor({ AMI_PASSWORD: 'wrong' });
   assert.equal(r.code, 1);
   assert.match(r.stdout, /^FIX {2}ami\s+AMI 127\.0\.0\.1:5038 rejected user "sticky"/m);
-  for (const check of ['stasis-app', 'dialplan', 'manager-user', 'cdr-manager', 'timestampevents', 'agent-qualify', 'clock']) {
+  for (const check of ['stasis-app', 'dialplan', 'manager-user', 'cdr-manager', 'cdr-store', 'timestampevents', 'agent-qualify', 'clock']) {
     assert.match(r.stdout, new RegExp(`^FIX  ${check}\\s+not checked: no AMI session`, 'm'));
   }
   assert.match(r.stdout, /^OK {3}ari\s/m);
@@ -128,6 +128,23 @@ test('cdr_manager not loaded, disabled, or without the LinkedID mapping', async 
   await withPbxConfig('cdr_manager.conf', (t) => t.replace('linkedid => LinkedID', ''), 'module reload cdr_manager.so', async () => {
     assertOnlyFix(await doctor(), 'cdr-manager', /no `linkedid => LinkedID` under \[mappings\]/);
   });
+});
+
+test('the durable CDR store: unset, module unloaded, wrong table, missing columns, unreadable file, no queue_log', async () => {
+  const r = await doctor({ ASTERISK_CDR_DB: '', ASTERISK_QUEUE_LOG: '' });
+  assertOnlyFix(r, 'cdr-store', /ASTERISK_CDR_DB is unset: CDRs Asterisk emits while the router has no AMI session are lost/);
+  assert.match(r.stdout, /FIX  cdr-store\s+ASTERISK_QUEUE_LOG is unset/);
+  await withPbxCommand('module unload cdr_sqlite3_custom.so', 'module load cdr_sqlite3_custom.so', async () => {
+    assertOnlyFix(await doctor(), 'cdr-store', /module cdr_sqlite3_custom is not loaded/);
+  });
+  assertOnlyFix(await doctor({ ASTERISK_CDR_TABLE: 'other_cdr' }), 'cdr-store', /no category with table = other_cdr/);
+  await withPbxConfig('cdr_sqlite3_custom.conf', (t) => t.replace(/^columns = (.*), end_epoch,/m, 'columns = $1,').replace(/^fields = (.*), end\(int64\),/m, 'fields = $1,'), 'module reload cdr_sqlite3_custom.so', async () => {
+    assertOnlyFix(await doctor(), 'cdr-store', /lacks column\(s\) end_epoch/);
+  });
+  const missing = await doctor({ ASTERISK_CDR_DB: join(dir, 'sticky-cdr.db') });
+  assertOnlyFix(missing, 'cdr-store', /cannot read .*sticky-cdr\.db.*the router cannot open it/);
+  assertOnlyFix(await doctor({ ASTERISK_CDR_DB: join(dir, 'elsewhere.db') }), 'cdr-store', /Asterisk writes the store to sticky-cdr\.db, but ASTERISK_CDR_DB names/);
+  assertOnlyFix(await doctor({ ASTERISK_QUEUE_LOG: join(dir, 'no-queue_log') }), 'cdr-store', /cannot read ASTERISK_QUEUE_LOG/);
 });
 
 test('timestampevents off', async () => {

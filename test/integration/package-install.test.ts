@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startEsDouble, type EsDouble } from '../es-double/server.js';
-import { harnessEnv } from '../support/harness.js';
+import { backfillEnv, harnessEnv } from '../support/harness.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string };
@@ -103,7 +103,7 @@ test('the installed `sticky-router start` routes against the harness PBX: ready,
 });
 
 test('the installed `sticky-router doctor` finds the harness PBX all well', () => {
-  const r = run(bin, ['doctor'], { ...harnessEnv });
+  const r = run(bin, ['doctor'], { ...harnessEnv, ...backfillEnv });
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /^all \d+ checks OK$/m);
 });

@@ -39,8 +39,8 @@ const routes = {
   dids: {
     '100': { queue: 'support' },
     '200': { queue: 'sales', fallback: { context: 'ivr-sales', extension: 's' } },
-    // The held caller below gives up after ~3 s: under the default SHORT_ABANDON (PT5S), which notifies nobody.
-    '300': { queue: 'support', waitForBusyAgent: 'PT20S', shortAbandon: 'PT0S' },
+    // The held caller gives up after ~3 s: below the default SHORT_ABANDON (PT5S), which notifies nobody.
+    '300': { queue: 'support', waitForBusyAgent: 'PT20S', shortAbandon: 'PT1S' },
     '400': { queue: 'support', learnFromAttempts: false },
   },
 };

@@ -27,6 +27,9 @@ const allowed: Record<string, Set<string>> = {
   logoff: new Set(['action', 'actionid']),
   // Session event whitelist (src/ami/connection.ts applyFilters): constant filters, no caller data.
   filter: new Set(['action', 'actionid', 'operation', 'filter']),
+  // Queue state (src/queue/members.ts): a snapshot at every (re)connect, constant fields.
+  queuestatus: new Set(['action', 'actionid']),
+  getconfig: new Set(['action', 'actionid', 'filename']),
 };
 
 export function parseAmiWire(tap: TcpTap, since = 0): WireReport {

@@ -6,6 +6,7 @@
 //   test/bench/sipp/  log-line scenarios for load: phones log each INVITE, callers
 //                     read an injection file (benchmark)
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -98,11 +99,13 @@ export interface CallResult {
  * `audioDir`: plays audioDir/caller-audio.pcap after the answer (real RTP, from media port 6100).
  * `pcap`: while talking, the caller sends that RTP stream to Asterisk (play_pcap_audio).
  */
-export function call(did: string, caller: string, opts: { talkMs?: number; cancelAfterMs?: number; localPort?: number; timeoutS?: number; audioDir?: string; pcap?: string } = {}): Promise<CallResult> {
+export async function call(did: string, caller: string, opts: { talkMs?: number; cancelAfterMs?: number; localPort?: number; timeoutS?: number; audioDir?: string; pcap?: string } = {}): Promise<CallResult> {
   const scenario = opts.pcap ? mediaScenario('caller-media', opts.pcap) : join(scenarios, opts.cancelAfterMs !== undefined ? 'caller-cancel.xml' : opts.audioDir ? 'caller-audio.xml' : 'caller.xml');
-  const port = opts.localPort ?? 0;
+  // Never sipp's default: without -p it binds the first free port from 5060 up, so a call
+  // placed while Asterisk restarts takes 5060 and the new Asterisk runs without SIP.
+  const port = opts.localPort ?? (await freeUdpPort());
   const args = [
-    '127.0.0.1:5060', '-sf', scenario, '-i', '127.0.0.1', ...(port ? ['-p', String(port)] : []), ...(opts.pcap ? mediaPort(30) : []),
+    '127.0.0.1:5060', '-sf', scenario, '-i', '127.0.0.1', '-p', String(port), ...(opts.pcap ? mediaPort(30) : []),
     '-s', did, '-key', 'caller', caller, '-key', 'talk_ms', String(opts.talkMs ?? 1000), '-key', 'wait_ms', String(opts.cancelAfterMs ?? 0),
     '-m', '1', '-nostdin', '-timeout', String(opts.timeoutS ?? 60), '-timeout_error',
     ...(opts.audioDir ? ['-mp', '6100'] : []),
@@ -117,6 +120,18 @@ export function call(did: string, caller: string, opts: { talkMs?: number; cance
   return new Promise((resolve) =>
     proc.on('exit', (code) => resolve({ exitCode: code ?? -1, startedAt, endedAt: Date.now(), errors: read(errFile).slice(-1500), trace: read(msgFile) })),
   );
+}
+
+/** A UDP port the kernel says is free now (from its ephemeral range, far from 5060 and RTP's 10000-20000). */
+function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const sock = createSocket('udp4');
+    sock.once('error', reject);
+    sock.bind(0, '127.0.0.1', () => {
+      const { port } = sock.address();
+      sock.close(() => resolve(port));
+    });
+  });
 }
 
 function stopProc(proc: ChildProcess, graceMs = 500): Promise<void> {

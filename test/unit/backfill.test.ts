@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { Database } from '../../src/storage/sqlite.js';
 import { pino } from 'pino';
 import { CdrStore } from '../../src/cdr/backfill/cdr-store.js';
 import { CdrBackfill, docFromStored } from '../../src/cdr/backfill/cdr-backfill.js';
@@ -39,7 +39,7 @@ interface Call {
   startText: string;
 }
 
-function makeStore(): { path: string; db: Database.Database; add(c: Call): void } {
+function makeStore(): { path: string; db: Database; add(c: Call): void } {
   const path = join(tempDir(), 'sticky-cdr.db');
   const db = new Database(path);
   db.exec(createTable);

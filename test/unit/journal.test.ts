@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { Database } from '../../src/storage/sqlite.js';
 import { DateTime } from 'luxon';
 import { Journal } from '../../src/cdr/journal.js';
 import { makeCdr } from '../support/fixtures/cdrs.js';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { Database } from '../../src/storage/sqlite.js';
 import { pino } from 'pino';
 import { DateTime } from 'luxon';
 import { WriteBuffer, isLocalWriteFailure } from '../../src/durability/write-buffer.js';
@@ -106,7 +106,7 @@ test('journal on a database at its size limit (max_page_count): CDRs held, then 
   const dir = tempDir();
   const journal = new Journal(dir);
   // Grow-proof cap: a second connection sets max_page_count on the file (the same effect as a full disk).
-  const db = (journal as unknown as { db: Database.Database }).db;
+  const db = (journal as unknown as { db: Database }).db;
   const pages = Number(db.pragma('page_count', { simple: true }));
   db.pragma(`max_page_count = ${pages}`);
   const writer = new JournalWriter(journal, { max: 1000, log: pino({ level: 'silent' }) });
@@ -137,7 +137,7 @@ test('outbox on a full database: the abandon in hand is held, then queued and no
   const notifier = { channel: 'webhook' as const, send: async (n: { latest: { uniqueid: string } }) => void sent.push(n.latest.uniqueid) };
   const outbox = new Outbox({ dataDir: tempDir(), notifiers: [notifier], dedupeWindowMs: 0, log: pino({ level: 'silent' }), bufferMax: 100 });
   outbox.start();
-  const db = (outbox as unknown as { store: { db: Database.Database } }).store.db;
+  const db = (outbox as unknown as { store: { db: Database } }).store.db;
   db.pragma(`max_page_count = ${Number(db.pragma('page_count', { simple: true }))}`);
   const recs = Array.from({ length: 30 }, (_, i) => sampleRecord({ uniqueid: `170000000${i}.1`, id: `rec-${i}`, caller: { raw: `+1202555${String(i).padStart(4, '0')}`, e164: `+1202555${String(i).padStart(4, '0')}` } }));
   const results = recs.map((r) => outbox.enqueue(r));

@@ -2,7 +2,7 @@
 // (docker/asterisk/cdr_sqlite3_custom.conf), opened read-only. Rows are read in
 // the order Asterisk posted them (its rowid, AcctId), so "what was posted after
 // row N" is one indexed range scan, whatever the calls' own times.
-import Database from 'better-sqlite3';
+import { Database, type Statement } from '../../storage/sqlite.js';
 import type { AmiFields } from '../from-ami.js';
 
 /** The columns the router reads; cdr_sqlite3_custom.conf must write them. */
@@ -24,8 +24,8 @@ export interface StoredCdr {
 }
 
 export class CdrStore {
-  private db: Database.Database | undefined;
-  private stmt: Database.Statement<[number, number], StoreRow> | undefined;
+  private db: Database | undefined;
+  private stmt: Statement<[number, number], StoreRow> | undefined;
 
   constructor(readonly path: string, readonly table = 'sticky_cdr') {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table)) throw new Error(`cdr store: bad table name ${JSON.stringify(table)}`);
@@ -55,7 +55,7 @@ export class CdrStore {
     this.stmt = undefined;
   }
 
-  private open(): Database.Database {
+  private open(): Database {
     if (this.db?.open) return this.db;
     const db = new Database(this.path, { readonly: true, fileMustExist: true });
     // Asterisk writes with its own busy_timeout; a read waits briefly for its commit.
@@ -64,7 +64,7 @@ export class CdrStore {
     return db;
   }
 
-  private statement(): Database.Statement<[number, number], StoreRow> {
+  private statement(): Statement<[number, number], StoreRow> {
     if (this.stmt) return this.stmt;
     const cols = storeColumns.map((c) => `"${c}"`).join(', ');
     try {

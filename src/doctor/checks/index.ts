@@ -7,6 +7,7 @@ import { dialplanCheck } from './dialplan.js';
 import { routesFileCheck } from './routes-file.js';
 import { managerUserCheck } from './manager-user.js';
 import { cdrManagerCheck } from './cdr-manager.js';
+import { cdrStoreCheck } from './cdr-store.js';
 import { timestampEventsCheck } from './timestamp-events.js';
 import { agentQualifyCheck } from './agent-qualify.js';
 import { queuesCheck } from './queues.js';
@@ -22,6 +23,7 @@ export const checks: readonly Check[] = [
   routesFileCheck,
   managerUserCheck,
   cdrManagerCheck,
+  cdrStoreCheck,
   timestampEventsCheck,
   agentQualifyCheck,
   queuesCheck,
