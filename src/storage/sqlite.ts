@@ -51,11 +51,13 @@ type NodeSqlite = { DatabaseSync: new (path: string, o?: { readOnly?: boolean })
 
 /** `node:sqlite` when this Node has it without a flag; its one ExperimentalWarning (Node 22) is dropped. */
 function loadNodeSqlite(): NodeSqlite | undefined {
+  // Put back as it was (the same function), and called with `process` as its this.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const emit = process.emitWarning;
   process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
     if (/SQLite is an experimental feature/.test(typeof warning === 'string' ? warning : warning.message)) return;
     (emit as (...a: unknown[]) => void).call(process, warning, ...rest);
-  }) as typeof process.emitWarning;
+  });
   try {
     const m = require('node:sqlite') as Partial<NodeSqlite>;
     // 22.5-22.12 need --experimental-sqlite, and StatementSync.iterate came with 22.13.

@@ -133,7 +133,7 @@ test('cdr_manager not loaded, disabled, or without the LinkedID mapping', async 
 test('the durable CDR store: unset, module unloaded, wrong table, missing columns, unreadable file, no queue_log', async () => {
   const r = await doctor({ ASTERISK_CDR_DB: '', ASTERISK_QUEUE_LOG: '' });
   assertOnlyFix(r, 'cdr-store', /ASTERISK_CDR_DB is unset: CDRs Asterisk emits while the router has no AMI session are lost/);
-  assert.match(r.stdout, /FIX  cdr-store\s+ASTERISK_QUEUE_LOG is unset/);
+  assert.match(r.stdout, /FIX {2}cdr-store\s+ASTERISK_QUEUE_LOG is unset/);
   await withPbxCommand('module unload cdr_sqlite3_custom.so', 'module load cdr_sqlite3_custom.so', async () => {
     assertOnlyFix(await doctor(), 'cdr-store', /module cdr_sqlite3_custom is not loaded/);
   });
