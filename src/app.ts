@@ -46,6 +46,7 @@ import { JournalWriter } from './durability/journal-writer.js';
 import { DurabilityMetrics } from './durability/metrics.js';
 import { createBackfill } from './cdr/backfill/index.js';
 import type { CdrDocument } from './cdr/schema.js';
+import { Pbx, agentStatePublisherEvents } from './pbx/index.js';
 
 export interface App {
   ari: AriConnection;
@@ -98,7 +99,7 @@ export async function startApp(
       password: config.AMI_PASSWORD,
       // Only what the ring tracker, the CDR pipeline, the abandon pipeline and the queue state read.
       eventFilters: [
-        `Event: (${[...new Set(['Cdr', 'DialBegin', 'DialEnd', 'Hangup', 'QueueCallerAbandon', 'QueueCallerJoin', 'AgentComplete', 'BridgeLeave', ...queueStateEvents, ...queueAttributionEvents])].join('|')})`,
+        `Event: (${[...new Set(['Cdr', 'DialBegin', 'DialEnd', 'Hangup', 'QueueCallerAbandon', 'QueueCallerJoin', 'AgentComplete', 'BridgeLeave', ...queueStateEvents, ...queueAttributionEvents, ...agentStatePublisherEvents])].join('|')})`,
         'Variable: _*STICKY_',
       ],
     },
@@ -112,6 +113,8 @@ export async function startApp(
   const queueState = new QueueState();
   // Retry loops that must end with the router (queue resync after an AMI reconnect).
   const stopping = new AbortController();
+  // Other PBXs' agents (PBX_ROUTES, the shared agent-state index) and this PBX's name.
+  const pbx = new Pbx({ config, es, agentStates, queueState, log: log.child({ component: 'pbx' }) });
   const refreshQueues = async () => {
     const r = await queueState.refresh(ami);
     log.info({ queues: r.queues, members: r.members, queueWrapups: r.wrapups }, 'queue state loaded');
@@ -193,7 +196,7 @@ export async function startApp(
     call.logged = true;
     if (call.reason) metrics.decision(call.reason);
     if (call.ringOutcome) metrics.ring(call.ringOutcome, (call.ringMs ?? 0) / 1000);
-    log.info(call.record(), 'decision');
+    log.info({ ...call.record(), ...(pbx.name ? { pbx: pbx.name } : {}) }, 'decision');
   };
 
   const ringTracker = new RingTracker({
@@ -213,7 +216,7 @@ export async function startApp(
     onTalkEnded: (call, talkMs, at) => {
       const agent = call.decision && 'agent' in call.decision ? call.decision.agent : undefined;
       if (!agent || !call.caller.e164 || talkMs < policies.for(call.did).minTalkSeconds * 1000) return;
-      memory.remember(call.caller.e164, agent, DateTime.fromMillis(at, { zone: 'utc' }), Math.round(talkMs / 1000));
+      memory.remember(call.caller.e164, agent, DateTime.fromMillis(at, { zone: 'utc' }), Math.round(talkMs / 1000), 'talk', call.decision && 'pbx' in call.decision ? call.decision.pbx : pbx.name);
     },
   });
 
@@ -226,6 +229,7 @@ export async function startApp(
     lookupTimeoutMs: config.LOOKUP_TIMEOUT,
     clock,
     recentAbandon: (e164, since) => abandonPipeline.recentAbandonFor(e164, since),
+    remote: pbx.remote,
     log: log.child({ component: 'stasis' }),
     beforeHandOff: (call, decision) => {
       if (decision.action === 'ring') ringTracker.track(call, decision.ringTimeoutMs);
@@ -276,6 +280,9 @@ export async function startApp(
     connectedSeconds: (uniqueid, dstchannel) => queueTalk.take(uniqueid, dstchannel),
     queueMember: (uniqueid, dstchannel) => attribution.take(uniqueid, dstchannel),
     timeZone: config.PBX_TIMEZONE,
+    get pbx() {
+      return pbx.name;
+    },
   };
   const ingestCdr = (e: AmiEvent) => {
     const forged = forgedCdr(e);
@@ -307,6 +314,7 @@ export async function startApp(
     queueTalk.onAmiEvent(e);
     queueState.onAmiEvent(e);
     attribution.onAmiEvent(e);
+    pbx.onAmiEvent(e);
     if (e.Event === 'Cdr') ingestCdr(e);
   });
 
@@ -319,6 +327,7 @@ export async function startApp(
     region: config.DEFAULT_COUNTRY,
     lookupTimeoutMs: config.LOOKUP_TIMEOUT,
     clock,
+    remote: pbx.remote,
   };
   let listenerUrl = '';
   const readiness: ReadinessProbes = {
@@ -362,6 +371,7 @@ export async function startApp(
 
   // AMI first: ring outcomes and CDRs for calls the router hands off arrive there.
   await ami.start();
+  await pbx.start(ami);
   // Before any call: the DIDs' queues must exist, and their members be known.
   if (policies.queues().length > 0) await checkRouteQueues(policies, queueState, refreshQueues);
   else await refreshQueues().catch((err: Error) => log.warn({ err: err.message }, 'queue state not loaded'));
@@ -404,6 +414,7 @@ export async function startApp(
       recordings.stop();
       agentStates.detach();
       await ari.stop();
+      await pbx.stop();
       await backfill?.stop();
       abandonPipeline.stop();
       await ami.stop();

@@ -31,6 +31,16 @@ export interface ResolveDeps {
   clock: () => DateTime;
   /** The caller's latest abandon within the window, if any (from the abandon pipeline). */
   recentAbandon?(e164: string, since: DateTime): RecentAbandon | undefined | Promise<RecentAbandon | undefined>;
+  /** Agents on other PBXs (src/pbx): their state from the shared index, their dial string from PBX_ROUTES. */
+  remote?: RemoteAgents;
+}
+
+/** The port to other PBXs' agents (src/pbx/remote-agents.ts). */
+export interface RemoteAgents {
+  /** True when `pbx` names another PBX than this router's. */
+  isRemote(pbx: string | undefined): boolean;
+  /** Where and in what state the other PBX's agent is; must answer by the time `signal` aborts. */
+  candidate(hit: LastAgentHit, policy: DidPolicy, signal?: AbortSignal): Promise<Candidate>;
 }
 
 export interface Resolution {
@@ -71,8 +81,12 @@ export async function lookupWithinBudget(
   }
 }
 
-/** Where the agent can be rung and in what state, for a DID with or without a queue. */
-export async function candidateFor(hit: LastAgentHit, policy: DidPolicy, deps: Pick<ResolveDeps, 'agentState' | 'queueMember'>): Promise<Candidate> {
+/**
+ * Where the agent can be rung and in what state, for a DID with or without a queue.
+ * `signal`: what is left of the call's lookup budget (another PBX's agent is asked for over the network).
+ */
+export async function candidateFor(hit: LastAgentHit, policy: DidPolicy, deps: Pick<ResolveDeps, 'agentState' | 'queueMember' | 'remote'>, signal?: AbortSignal): Promise<Candidate> {
+  if (deps.remote?.isRemote(hit.pbx)) return deps.remote.candidate(hit, policy, signal);
   const member = policy.queue && deps.queueMember ? await deps.queueMember(policy.queue, hit.agent) : undefined;
   if (!member) return { hit, state: await deps.agentState(hit.agent) };
   // The member's interface is where they are now; PJSIP/<agent> is the default dial.
@@ -82,6 +96,8 @@ export async function candidateFor(hit: LastAgentHit, policy: DidPolicy, deps: P
 
 export async function resolveRoute(caller: CallerNumber, did: string | undefined, at: DateTime, deps: ResolveDeps): Promise<Resolution> {
   const policy = deps.policies.for(did);
+  // One budget for the whole question: the history lookup, then another PBX's agent state.
+  const budget = budgetSignal(deps.lookupTimeoutMs);
   const since = at.minus({ milliseconds: policy.windowMs });
   const query = { limit: policy.maxAgents, attempts: policy.learnFromAttempts };
   const { outcome: found, ms } = policy.enabled ? await lookupWithinBudget(deps.lookup, caller.e164, since, deps.lookupTimeoutMs, query) : { outcome: { kind: 'skipped' } as LookupOutcome, ms: 0 };
@@ -94,7 +110,7 @@ export async function resolveRoute(caller: CallerNumber, did: string | undefined
     outcome = { kind: 'hit', hit, ranked: [hit] };
   }
   const ranked = outcome.kind === 'hit' ? (outcome.ranked ?? [outcome.hit]).slice(0, policy.maxAgents) : [];
-  const candidates = await Promise.all(ranked.map((h) => candidateFor(h, policy, deps)));
+  const candidates = await Promise.all(ranked.map((h) => candidateFor(h, policy, deps, budget)));
   const decision = decideRoute({ caller, policy, lookup: outcome, candidates, now: deps.clock() });
   return { policy, outcome, lookupMs: Math.round(ms * 100) / 100, candidates, ...(abandon ? { previousAbandon: abandon } : {}), decision };
 }
