@@ -201,3 +201,28 @@ test("the remote leg fails (1002 on pbx-a does not answer): after the ring timeo
     await waitPeerChannelsGone();
   }
 });
+
+test("pbx-a's router goes away: its agent states expire, and pbx-b still rings 1002 through the trunk (unknown: Dial() decides)", { skip }, async () => {
+  const caller = '+12025550194';
+  await seedHistory(`http://127.0.0.1:${new URL(double.url).port}`, prefix, [{ ...historyDoc(caller, '1002', DateTime.utc().minus({ minutes: 5 })), pbx: 'pbx-a', agent_pbx: 'pbx-a' }]);
+  const agent = await phoneUp('1002', () => startAgent('1002', { ringMs: 300 }));
+  try {
+    await routerA.stop();
+    // A stopping router expires its documents at once; a killed one's lapse after AGENT_STATE_TTL.
+    const s = agentState('pbx-a', '1002');
+    assert.ok(s && Date.parse(s.expires_at as string) <= Date.now(), `expired on stop: ${JSON.stringify(s)}`);
+    const from = routerB.lines.length;
+    const r = await call('100', caller, { talkMs: 1000, netns: peerNetns });
+    assert.equal(r.exitCode, 0, r.errors);
+    const d = await decisionFor(routerB, caller, from);
+    assert.equal(d.reason, 'sticky_agent', JSON.stringify(d));
+    assert.deepEqual(d.tried, [{ agent: '1002', state: 'unknown', via: 'talk', pbx: 'pbx-a', note: 'state_expired' }]);
+    assert.equal((d.ring as { outcome: string }).outcome, 'answered');
+    const { invites } = await agent.stop();
+    assert.equal(invites.length, 1);
+  } finally {
+    await agent.stop();
+    await waitChannelsGone();
+    await waitPeerChannelsGone();
+  }
+});
