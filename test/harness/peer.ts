@@ -59,6 +59,17 @@ match = ${t.peerHost}
 `;
 }
 
+/**
+ * docker/multi-pbx/<pbx>/pjsip_peers.conf, the compose deployment's trunks
+ * (docker/compose.multi-pbx.yml): the same trunk, between the services `asterisk`
+ * (pbx-a) and `asterisk-b` (pbx-b) on the compose network. test/unit/compose.test.ts
+ * checks the files are this.
+ */
+export const composePeerTrunks = {
+  'pbx-a': peerTrunkConf({ peer: 'pbx-b', peerHost: 'asterisk-b', bind: '0.0.0.0' }),
+  'pbx-b': peerTrunkConf({ peer: 'pbx-a', peerHost: 'asterisk', bind: '0.0.0.0' }),
+} as const;
+
 export const peerAddresses = { here: '10.254.19.1', there: '10.254.19.2', prefix: 30 } as const;
 
 /** The peer namespace's name: this harness's name plus `-b` (sticky-i19 → sticky-i19-b; CI: sticky-router-harness-b). */

@@ -49,6 +49,7 @@ test('PBX_ROUTES: name=template pairs; each template needs ${agent} and nothing 
   assert.equal(dialFor(routes, 'pbx-a', '1002'), 'PJSIP/1002@pbx-a');
   assert.equal(dialFor(routes, 'pbx-a', '10)02~x'), 'PJSIP/1002x@pbx-a', 'an agent id cannot smuggle dial arguments');
   assert.equal(dialFor(routes, 'pbx-c', '1002'), undefined);
+  assert.equal(dialFor(parsePbxRoutes('pbx-a=PJSIP/{agent}@pbx-a'), 'pbx-a', '1002'), 'PJSIP/1002@pbx-a', '{agent}, for files that expand ${…} themselves');
   assert.equal(parsePbxRoutes(undefined).size, 0);
   for (const [bad, why] of [
     ['pbx-a', /expected <pbx name>=<dial string>/],
