@@ -11,7 +11,7 @@ import type { MemberLookup } from '../queue/members.js';
 import { budgetSignal } from './budget.js';
 import { decideRoute, type AgentState, type Candidate, type Decision, type LookupOutcome } from './decide.js';
 import type { DidPolicies, DidPolicy } from './did-policy.js';
-import { agentsFrom, type AgentQuery, type LastAgentHit, type LastAgentSource } from './lookup.js';
+import { agentsFrom, distinctAgents, type AgentQuery, type LastAgentHit, type LastAgentSource } from './lookup.js';
 
 export interface RecentAbandon {
   at: string;
@@ -109,8 +109,22 @@ export async function resolveRoute(caller: CallerNumber, did: string | undefined
     const hit: LastAgentHit = { agent: abandon.agent, endedAt: LuxonDateTime.fromISO(abandon.at, { zone: 'utc' }), talkSeconds: 0, source: 'abandon' };
     outcome = { kind: 'hit', hit, ranked: [hit] };
   }
-  const ranked = outcome.kind === 'hit' ? (outcome.ranked ?? [outcome.hit]).slice(0, policy.maxAgents) : [];
+  const ranked = outcome.kind === 'hit' ? ownPbxAsLocal(outcome.ranked ?? [outcome.hit], deps.remote).slice(0, policy.maxAgents) : [];
   const candidates = await Promise.all(ranked.map((h) => candidateFor(h, policy, deps, budget)));
   const decision = decideRoute({ caller, policy, lookup: outcome, candidates, now: deps.clock() });
   return { policy, outcome, lookupMs: Math.round(ms * 100) / 100, candidates, ...(abandon ? { previousAbandon: abandon } : {}), decision };
+}
+
+/**
+ * Records name this PBX's agents with its name, or (from before PBX names) with
+ * none: both are the same local person, ranked once.
+ */
+function ownPbxAsLocal(hits: LastAgentHit[], remote: RemoteAgents | undefined): LastAgentHit[] {
+  if (!hits.some((h) => h.pbx !== undefined && !remote?.isRemote(h.pbx))) return hits;
+  const local = hits.map((h) => {
+    if (h.pbx === undefined || remote?.isRemote(h.pbx)) return h;
+    const { pbx: _own, ...rest } = h;
+    return rest;
+  });
+  return distinctAgents(local, local.length);
 }

@@ -151,6 +151,14 @@ test('resolveRoute: a hit on another PBX is decided from its published state and
     remote,
   };
   const caller = normalizeNumber('+12025550100', undefined);
+  // This PBX's own name on a record, and no name (a record from before PBX names): one local agent, ranked once.
+  const own: LastAgentHit[] = [
+    { agent: '1001', pbx: 'pbx-b', endedAt: DateTime.utc().minus({ minutes: 1 }), talkSeconds: 60, source: 'elasticsearch' },
+    { agent: '1001', endedAt: DateTime.utc().minus({ minutes: 5 }), talkSeconds: 60, source: 'elasticsearch' },
+    hit,
+  ];
+  const mixed = await resolveRoute(caller, '999', DateTime.utc(), { ...deps, lookup: { name: 'fake', lastAgentFor: async () => undefined, lastAgentsFor: async () => own }, agentState: () => 'online' as const });
+  assert.deepEqual(mixed.candidates.map((c) => `${c.hit.agent}@${c.hit.pbx ?? 'here'}:${c.state}`), ['1001@here:online', '1002@pbx-a:online']);
   const paused = await resolveRoute(caller, '100', DateTime.utc(), deps);
   assert.equal(paused.decision.reason, 'agent_paused');
   const r = await resolveRoute(caller, '999', DateTime.utc(), deps);
