@@ -129,10 +129,11 @@ test('a remote agent: its route and published state; no route skips them; a slow
   double.setLatency(2000);
   try {
     const t0 = performance.now();
-    const c = await remote.candidate(hit, policies.for('100'), budgetSignal(120));
+    const c = await remote.candidate(hit, policies.for('100'), budgetSignal(150));
     const ms = performance.now() - t0;
     assert.deepEqual(c, { hit, state: 'unknown', dial: 'PJSIP/1002@pbx-a', note: 'state_not_read_in_budget' });
-    assert.ok(ms < 120 + 60, `answered in ${ms.toFixed(0)} ms for a 120 ms budget`);
+    // The cluster answers after 2 s; the budget's timer ends the wait (slack for a loaded 2-core machine, as lookup-sources.test.ts).
+    assert.ok(ms < 400, `answered in ${ms.toFixed(0)} ms for a 150 ms budget (the cluster takes 2000 ms)`);
   } finally {
     double.setLatency(0);
   }
@@ -172,7 +173,7 @@ test('resolveRoute: a hit on another PBX is decided from its published state and
     const t0 = performance.now();
     const late = await resolveRoute(caller, '100', DateTime.utc(), slow);
     const ms = performance.now() - t0;
-    assert.ok(ms < 300 + 60, `decided in ${ms.toFixed(0)} ms for LOOKUP_TIMEOUT 300 ms`);
+    assert.ok(ms < 300 + 250, `decided in ${ms.toFixed(0)} ms for LOOKUP_TIMEOUT 300 ms (the lookup takes 200, the cluster 2000)`);
     assert.equal(late.candidates[0]!.note, 'state_not_read_in_budget');
     assert.equal(late.decision.reason, 'sticky_agent', 'unknown rings: Dial() through the trunk reports what the phone does');
   } finally {
