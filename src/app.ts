@@ -113,8 +113,6 @@ export async function startApp(
   const queueState = new QueueState();
   // Retry loops that must end with the router (queue resync after an AMI reconnect).
   const stopping = new AbortController();
-  // Other PBXs' agents (PBX_ROUTES, the shared agent-state index) and this PBX's name.
-  const pbx = new Pbx({ config, es, agentStates, queueState, log: log.child({ component: 'pbx' }) });
   const refreshQueues = async () => {
     const r = await queueState.refresh(ami);
     log.info({ queues: r.queues, members: r.members, queueWrapups: r.wrapups }, 'queue state loaded');
@@ -123,6 +121,8 @@ export async function startApp(
   const recent = new RecentDecisions();
   // Journal-only mode ships nothing, so there is no backlog to alert on.
   const metrics = new Metrics({ journalBacklog: () => (shipper ? journal.backlog() : 0), shippingErrors: () => shipper?.stats.errors ?? 0, lookupTimeoutSeconds: config.LOOKUP_TIMEOUT / 1000 });
+  // Other PBXs' agents (PBX_ROUTES, the shared agent-state index) and this PBX's name.
+  const pbx = new Pbx({ config, es, agentStates, queueState, log: log.child({ component: 'pbx' }), registry: metrics.registry });
   // Disk full, read-only or locked DATA_DIR: records wait in memory, in order (README: Nothing lost).
   let outboxRef: Outbox | undefined;
   const durability = new DurabilityMetrics(metrics.registry, {

@@ -33,6 +33,8 @@ export interface PublisherOptions {
   /** How long after a change to write (changes come in bursts: a call is several device state events). */
   debounceMs?: number;
   now?: () => number;
+  /** Told each write's result (metrics). */
+  onWrite?: (ok: boolean) => void;
 }
 
 export class AgentStatePublisher {
@@ -90,6 +92,7 @@ export class AgentStatePublisher {
     this.running = this.publish(all)
       .catch((err: Error) => {
         this.stats.errors++;
+        this.o.onWrite?.(false);
         if (!this.failing) this.o.log.warn({ err: err.message }, 'could not publish agent states; other PBXs read them as they were, then as expired');
         this.failing = true;
         // Nothing counts as written: the next attempt writes everything.
@@ -127,6 +130,7 @@ export class AgentStatePublisher {
     for (const d of docs) this.written.set(d.agent, stateKey(d));
     this.stats.writes++;
     this.stats.docs += docs.length;
+    this.o.onWrite?.(true);
     if (this.failing) this.o.log.info({ agents: docs.length }, 'agent states published again');
     this.failing = false;
   }

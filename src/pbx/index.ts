@@ -4,6 +4,7 @@
 // single-PBX router: its records carry no `pbx`, every agent is local, nothing
 // is published.
 import type { Client } from '@elastic/elasticsearch';
+import type { Registry } from 'prom-client';
 import type { AmiConnection, AmiEvent } from '../ami/connection.js';
 import type { AgentStates } from '../ari/agent-state.js';
 import { ConfigError, type Config } from '../config.js';
@@ -11,6 +12,7 @@ import type { Logger } from '../log.js';
 import { memberAgentId, type QueueState } from '../queue/members.js';
 import { AgentStatePublisher, agentStatePublisherEvents, type LocalAgents } from './agent-state-publisher.js';
 import type { QueueEntry } from './agent-state-doc.js';
+import { PbxMetrics } from './metrics.js';
 import { resolvePbxName } from './name.js';
 import { RemotePbxAgents } from './remote-agents.js';
 import { parsePbxRoutes } from './routes.js';
@@ -24,6 +26,8 @@ export interface PbxDeps {
   agentStates: AgentStates;
   queueState: QueueState;
   log: Logger;
+  /** The router's metrics registry (sticky_agent_state_writes_total, sticky_remote_agent_reads_total). */
+  registry?: Registry;
 }
 
 export class Pbx {
@@ -32,6 +36,7 @@ export class Pbx {
   readonly remote: RemotePbxAgents;
   private publisher: AgentStatePublisher | undefined;
   private readonly routeCount: number;
+  private readonly metrics: PbxMetrics | undefined;
 
   constructor(private readonly d: PbxDeps) {
     let routes;
@@ -41,7 +46,9 @@ export class Pbx {
       throw new ConfigError(`config: PBX_ROUTES is invalid: ${(err as Error).message}`);
     }
     this.name = d.config.PBX_NAME;
-    this.remote = new RemotePbxAgents({ pbx: () => this.name, routes, client: d.es, prefix: d.config.ES_INDEX_PREFIX, timeoutMs: d.config.LOOKUP_TIMEOUT, log: d.log });
+    const metrics = d.registry ? new PbxMetrics(d.registry) : undefined;
+    this.metrics = metrics;
+    this.remote = new RemotePbxAgents({ pbx: () => this.name, routes, client: d.es, prefix: d.config.ES_INDEX_PREFIX, timeoutMs: d.config.LOOKUP_TIMEOUT, log: d.log, onRead: (note) => metrics?.read(note) });
     this.routeCount = routes.size;
   }
 
@@ -59,7 +66,7 @@ export class Pbx {
     }
     this.d.log.info({ pbx: this.name, from: r.from, routes: this.routeCount, sharedStates: this.d.es !== undefined }, 'pbx');
     if (!this.d.es) return;
-    this.publisher = new AgentStatePublisher({ client: this.d.es, prefix: this.d.config.ES_INDEX_PREFIX, pbx: this.name, agents: this.localAgents(), ttlMs: this.d.config.AGENT_STATE_TTL, log: this.d.log });
+    this.publisher = new AgentStatePublisher({ client: this.d.es, prefix: this.d.config.ES_INDEX_PREFIX, pbx: this.name, agents: this.localAgents(), ttlMs: this.d.config.AGENT_STATE_TTL, log: this.d.log, onWrite: (ok) => this.metrics?.written(ok) });
     this.d.agentStates.onChange(() => this.publisher?.changed());
     this.publisher.start();
   }

@@ -26,6 +26,8 @@ export interface RemoteAgentsOptions {
   timeoutMs: number;
   log: Logger;
   now?: () => number;
+  /** Told how each remote agent's state was (or was not) read: its note, undefined = read (metrics). */
+  onRead?: (note: string | undefined) => void;
 }
 
 export class RemotePbxAgents implements RemoteAgents {
@@ -39,6 +41,12 @@ export class RemotePbxAgents implements RemoteAgents {
   }
 
   async candidate(hit: LastAgentHit, policy: DidPolicy, signal?: AbortSignal): Promise<Candidate> {
+    const c = await this.consider(hit, policy, signal);
+    this.o.onRead?.(c.note);
+    return c;
+  }
+
+  private async consider(hit: LastAgentHit, policy: DidPolicy, signal?: AbortSignal): Promise<Candidate> {
     const pbx = hit.pbx!;
     const dial = dialFor(this.o.routes, pbx, hit.agent);
     if (!dial) {

@@ -15,6 +15,8 @@ import { Journal } from '../../src/cdr/journal.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { stateFromDoc, type AgentStateDoc } from '../../src/pbx/agent-state-doc.js';
 import { AgentStatePublisher } from '../../src/pbx/agent-state-publisher.js';
+import { PbxMetrics } from '../../src/pbx/metrics.js';
+import { Registry } from 'prom-client';
 import { RemotePbxAgents } from '../../src/pbx/remote-agents.js';
 import { dialFor, parsePbxRoutes } from '../../src/pbx/routes.js';
 import { budgetSignal } from '../../src/routing/budget.js';
@@ -83,7 +85,10 @@ test('the publisher writes every agent, then only changes; stop expires its docu
   const phones = new Map<string, AgentState>([['1001', 'online'], ['1002', 'busy']]);
   let paused = false;
   let now = Date.parse('2026-12-01T10:00:00Z');
+  const registry = new Registry();
+  const metrics = new PbxMetrics(registry);
   const p = new AgentStatePublisher({
+    onWrite: (ok) => metrics.written(ok),
     client,
     prefix,
     pbx: 'pbx-a',
@@ -109,12 +114,14 @@ test('the publisher writes every agent, then only changes; stop expires its docu
   p.changed();
   await wait(() => states().get('pbx-a:1002')!.queues![0]!.state === 'paused' && p.stats.writes === 2);
   assert.equal(p.stats.docs - before, 1, 'only the changed agent is rewritten');
+  assert.match(await registry.metrics(), /^sticky_agent_state_writes_total\{result="ok"\} 2$/m);
   await p.stop();
   for (const d of states().values()) assert.ok(Date.parse(d.expires_at) <= now, `${d.agent} expired on stop`);
 });
 
 test('a remote agent: its route and published state; no route skips them; a slow cluster costs no more than the budget left', async () => {
-  const remote = new RemotePbxAgents({ pbx: () => 'pbx-b', routes, client, prefix, timeoutMs: 300, log });
+  const reads: (string | undefined)[] = [];
+  const remote = new RemotePbxAgents({ pbx: () => 'pbx-b', routes, client, prefix, timeoutMs: 300, log, onRead: (n) => reads.push(n) });
   assert.equal(remote.isRemote('pbx-a'), true);
   assert.equal(remote.isRemote('pbx-b'), false);
   assert.equal(remote.isRemote(undefined), false, 'records from before PBX names are local');
@@ -137,6 +144,8 @@ test('a remote agent: its route and published state; no route skips them; a slow
   } finally {
     double.setLatency(0);
   }
+  // What sticky_remote_agent_reads_total{outcome} counts.
+  assert.deepEqual(reads, [undefined, undefined, 'no_route_to_pbx', 'no_state_published', 'state_not_read_in_budget']);
 });
 
 test('resolveRoute: a hit on another PBX is decided from its published state and rung through its route, within LOOKUP_TIMEOUT', async () => {
