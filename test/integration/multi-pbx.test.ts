@@ -84,8 +84,12 @@ test('each router knows its PBX: PBX_NAME on pbx-a, SystemName on pbx-b; both pu
   assert.equal(s!.pbx, 'pbx-b');
   assert.ok(Date.parse(s!.expires_at as string) > Date.now(), 'not expired');
   // Trunks are not agents.
+  await poll(() => agentState('pbx-a', '1002'), (d) => d !== undefined, 10_000, "pbx-a's 1002 published");
   assert.equal(agentState('pbx-a', 'pbx-b'), undefined);
   assert.equal(agentState('pbx-a', 'trunk'), undefined);
+  const listening = await routerA.waitForLog((l) => l.msg === 'http listening', 5000, 'http listening');
+  const metrics = await (await fetch(`http://127.0.0.1:${listening.port as number}/metrics`)).text();
+  assert.match(metrics, /^sticky_agent_state_writes_total\{result="ok"\} [1-9]/m);
 });
 
 test("a caller talks to 1002 on pbx-a, calls pbx-b two seconds after hanging up: 1002's phone on pbx-a rings, pbx-b's decision names pbx-a", { skip }, async () => {
