@@ -47,6 +47,7 @@ import { failedNotificationsDetail, pruneJournalOnly, storageReadiness } from '.
 import { JournalWriter } from './durability/journal-writer.js';
 import { DurabilityMetrics } from './durability/metrics.js';
 import { createBackfill } from './cdr/backfill/index.js';
+import { Pbx } from './pbx/index.js';
 
 export interface App {
   ari: AriConnection;
@@ -118,6 +119,8 @@ export async function startApp(
   const recent = new RecentDecisions();
   // Journal-only mode ships nothing, so there is no backlog to alert on.
   const metrics = new Metrics({ journalBacklog: () => (shipper ? journal.backlog() : 0), shippingErrors: () => shipper?.stats.errors ?? 0, lookupTimeoutSeconds: config.LOOKUP_TIMEOUT / 1000 });
+  // Other PBXs' agents (PBX_ROUTES, the shared agent-state index) and this PBX's name.
+  const pbx = new Pbx({ config, es, agentStates, queueState, log: log.child({ component: 'pbx' }), registry: metrics.registry });
   // Disk full, read-only or locked DATA_DIR: records wait in memory, in order (README: Nothing lost).
   // Set once the outbox exists (it needs `durability`); scrapes before that read zero.
   const outboxRef: { current?: Outbox } = {};
@@ -182,7 +185,7 @@ export async function startApp(
   });
 
   const ringTracker = new RingTracker();
-  const hooks = callHooks({ log, metrics, recent, publishAbandon: (e) => abandons.publish(e), memory, policies });
+  const hooks = callHooks({ log, metrics, recent, publishAbandon: (e) => abandons.publish(e), memory, policies, pbxName: () => pbx.name });
 
   const stasis = new StasisApp({
     lookup,
@@ -193,6 +196,7 @@ export async function startApp(
     lookupTimeoutMs: config.LOOKUP_TIMEOUT,
     clock,
     recentAbandon: (e164, since) => abandonPipeline.recentAbandonFor(e164, since),
+    remote: pbx.remote,
     log: log.child({ component: 'stasis' }),
     enter: (call) => new CallLifecycle(call, hooks),
     beforeHandOff: (life, decision) => {
@@ -237,11 +241,16 @@ export async function startApp(
       minTalkSeconds: (did) => policies.for(did).minTalkSeconds,
       annotate: (uniqueid, linkedid) => recent.annotate(uniqueid, linkedid),
       timeZone: config.PBX_TIMEZONE,
+      // Read per CDR: the name may come from AMI (SystemName) after start.
+      get pbx() {
+        return pbx.name;
+      },
     },
   });
   ami.on('event', (e) => {
     ringTracker.onAmiEvent(e);
     queueState.onAmiEvent(e);
+    pbx.onAmiEvent(e);
     cdrs.onAmiEvent(e);
   });
 
@@ -254,6 +263,7 @@ export async function startApp(
     region: config.DEFAULT_COUNTRY,
     lookupTimeoutMs: config.LOOKUP_TIMEOUT,
     clock,
+    remote: pbx.remote,
   };
   let listenerUrl = '';
   const readiness: ReadinessProbes = {
@@ -297,6 +307,7 @@ export async function startApp(
 
   // AMI first: ring outcomes and CDRs for calls the router hands off arrive there.
   await ami.start();
+  await pbx.start(ami);
   // Before any call: the DIDs' queues must exist, and their members be known.
   if (policies.queues().length > 0) await checkRouteQueues(policies, queueState, refreshQueues);
   else await refreshQueues().catch((err: Error) => log.warn({ err: err.message }, 'queue state not loaded'));
@@ -335,6 +346,7 @@ export async function startApp(
       recordings.stop();
       agentStates.detach();
       await ari.stop();
+      await pbx.stop();
       await backfill?.stop();
       abandonPipeline.stop();
       await ami.stop();

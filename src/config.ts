@@ -5,6 +5,7 @@ import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
 import { z } from 'zod';
 import { isIP } from 'node:net';
 import { ConfigError, configErrorLine, isoDuration, positiveDuration, readEnv } from './env.js';
+import { parsePbxRoutes } from './pbx/routes.js';
 
 export { ConfigError };
 
@@ -96,6 +97,21 @@ const schema = z
     ASTERISK_QUEUE_LOG: z.string().min(1, 'a path to Asterisk\'s queue_log, e.g. /var/log/asterisk/queue_log').optional(),
     BACKFILL_MAX_AGE: duration('P1D').prefault('P1D'),
     BACKFILL_INTERVAL: duration('PT1M').prefault('PT1M'),
+    // Several PBXs sharing one Elasticsearch (src/pbx): this PBX's name (default: Asterisk's
+    // SystemName), dial string templates to the others' agents, and how long a
+    // published agent state stays valid without its router renewing it.
+    PBX_NAME: name.optional(),
+    PBX_ROUTES: z
+      .string()
+      .superRefine((v, ctx) => {
+        try {
+          parsePbxRoutes(v);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: `pbx=dial string pairs, e.g. pbx-a=PJSIP/\${agent}@pbx-a (${(err as Error).message})` });
+        }
+      })
+      .optional(),
+    AGENT_STATE_TTL: duration('PT30S').prefault('PT30S'),
     // Records held in memory while DATA_DIR cannot be written (disk full, read-only, locked).
     LOCAL_BUFFER_MAX: z.coerce.number({ error: 'a whole number >= 100' }).int('a whole number >= 100').min(100, 'a whole number >= 100').default(10000),
   })

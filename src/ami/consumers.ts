@@ -8,8 +8,12 @@ import { ringTrackerEvents } from '../routing/ring-tracker.js';
 import { cdrIngestEvents } from '../cdr/ingest.js';
 import { abandonPipelineEvents } from '../abandon/pipeline.js';
 import { queueStateConsumer } from '../queue/members.js';
+import { agentStatePublisherEvents } from '../pbx/index.js';
 
 /** Queue abandons are counted straight from AMI (router-phase ones from the sink). */
 export const queueAbandonMetricEvents: AmiConsumer = { name: 'abandon metrics', events: ['QueueCallerAbandon'] };
 
-export const routerAmiConsumers: readonly AmiConsumer[] = [ringTrackerEvents, cdrIngestEvents, abandonPipelineEvents, queueStateConsumer, queueAbandonMetricEvents];
+/** With several PBXs: queue changes after which this PBX republishes its agents' states. */
+export const agentStatePublisherConsumer: AmiConsumer = { name: 'agent-state publisher', events: agentStatePublisherEvents };
+
+export const routerAmiConsumers: readonly AmiConsumer[] = [ringTrackerEvents, cdrIngestEvents, abandonPipelineEvents, queueStateConsumer, agentStatePublisherConsumer, queueAbandonMetricEvents];

@@ -30,6 +30,7 @@ export class AgentStates {
   private subscribed = new Set<string>();
   private seq = 0;
   private refresher: NodeJS.Timeout | undefined;
+  private readonly listeners = new Set<(agent: string) => void>();
 
   constructor(private readonly technology = 'PJSIP', private readonly refreshMs = 60_000) {}
 
@@ -41,7 +42,7 @@ export class AgentStates {
     client.on('DeviceStateChanged', (event: { device_state?: { name?: string; state?: string } }) => {
       const name = event.device_state?.name;
       if (typeof name !== 'string' || !name.startsWith(prefix) || typeof event.device_state?.state !== 'string') return;
-      this.known.set(name.slice(prefix.length), { state: agentStateOfDevice(event.device_state.state), seq: ++this.seq });
+      this.set(name.slice(prefix.length), { state: agentStateOfDevice(event.device_state.state), seq: ++this.seq });
     });
     const refresh = async () => {
       try {
@@ -49,7 +50,7 @@ export class AgentStates {
         const list = await client.endpoints.listByTech({ tech: this.technology });
         for (const ep of list) {
           // Endpoints that changed while the list was in flight keep their event's state.
-          if ((this.known.get(ep.resource)?.seq ?? 0) < seededAt) this.known.set(ep.resource, { state: agentStateOfEndpoint(ep), seq: seededAt });
+          if ((this.known.get(ep.resource)?.seq ?? 0) < seededAt) this.set(ep.resource, { state: agentStateOfEndpoint(ep), seq: seededAt });
           if (this.subscribed.has(ep.resource)) continue;
           await client.applications.subscribe({ applicationName: app, eventSource: `deviceState:${prefix}${ep.resource}` });
           this.subscribed.add(ep.resource);
@@ -72,5 +73,21 @@ export class AgentStates {
 
   get(agent: string): AgentState {
     return this.known.get(agent)?.state ?? 'unknown';
+  }
+
+  /** Every endpoint's state (the agent-state publisher, src/pbx). */
+  entries(): [string, AgentState][] {
+    return [...this.known].map(([agent, k]) => [agent, k.state]);
+  }
+
+  /** Told the agent whose state changed. */
+  onChange(listener: (agent: string) => void): void {
+    this.listeners.add(listener);
+  }
+
+  private set(agent: string, k: Known): void {
+    const before = this.known.get(agent)?.state;
+    this.known.set(agent, k);
+    if (before !== k.state) for (const l of this.listeners) l(agent);
   }
 }

@@ -20,7 +20,9 @@ export interface CdrFromAmiOptions {
   /** Minimum billsec for a conversation to count, per DID (a short "wrong number" must not stick). */
   minTalkSeconds: (did: string | undefined) => number;
   /** What the router knows about the call (DID, reason, the agent it rang), keyed by the caller's channel. */
-  annotate?: (uniqueid: string, linkedid?: string) => { did?: string; reason?: string; rangAgent?: string } | undefined;
+  annotate?: (uniqueid: string, linkedid?: string) => { did?: string; reason?: string; rangAgent?: string; rangPbx?: string } | undefined;
+  /** This PBX's name (PBX_NAME or SystemName): the CDR's `pbx`, and the agent's unless the router rang them on another PBX. */
+  pbx?: string;
   /** The queue member (agent) who answered this leg of a queue call (AgentConnect). */
   queueMember?: (uniqueid: string, dstchannel: string) => string | undefined;
   /**
@@ -108,18 +110,24 @@ export function cdrFromAmiEvent(e: AmiFields, opts: CdrFromAmiOptions): CdrDocum
   const callerAgent = agentOf(channel, pattern);
   // Who answered: the queue member app_queue named, else the agent the router rang
   // (a member's interface may be a hot-desk phone or a Local channel), else the channel.
-  const calledAgent =
-    opts.queueMember?.(uniqueid, dstchannel) ?? (lastapp === 'Dial' && note?.rangAgent && dstchannel ? note.rangAgent : undefined) ?? agentOf(dstchannel, pattern);
+  const member = opts.queueMember?.(uniqueid, dstchannel);
+  const rang = member === undefined && lastapp === 'Dial' && note?.rangAgent && dstchannel ? note.rangAgent : undefined;
+  const calledAgent = member ?? rang ?? agentOf(dstchannel, pattern);
+  // A sticky ring through another PBX's trunk (PJSIP/1002@pbx-a): the agent works there.
+  const pbx = opts.pbx ?? (f('SystemName') || undefined);
+  const calledPbx = rang !== undefined && note?.rangPbx ? note.rangPbx : pbx;
 
   const src = f('Source') ?? '';
   const dst = f('Destination') ?? '';
   let direction: Direction;
   let agent: string | undefined;
   let customer: string | undefined;
+  let agentPbx = pbx;
   if (localInnerLeg.test(channel)) {
     // Local/…;2 → the phone: the same conversation as the caller → Local/…;1 CDR.
     direction = 'internal';
     agent = calledAgent;
+    agentPbx = calledPbx;
   } else if (callerAgent && calledAgent) {
     // Agent to agent: no customer; `agent` is the one who placed the call.
     direction = 'internal';
@@ -132,6 +140,7 @@ export function cdrFromAmiEvent(e: AmiFields, opts: CdrFromAmiOptions): CdrDocum
     // Trunk → agent (queue, sticky ring) or trunk → nobody (IVR, abandoned in queue).
     direction = 'inbound';
     agent = calledAgent;
+    agentPbx = calledPbx;
     customer = src;
   }
 
@@ -157,6 +166,8 @@ export function cdrFromAmiEvent(e: AmiFields, opts: CdrFromAmiOptions): CdrDocum
     ...(number?.e164 ? { customer_e164: number.e164 } : {}),
     ...(number?.raw ? { customer_raw: number.raw } : {}),
     ...(agent ? { agent } : {}),
+    ...(pbx ? { pbx } : {}),
+    ...(agent && agentPbx ? { agent_pbx: agentPbx } : {}),
     talk_seconds: talkSeconds,
     talked,
     ...(attempt ? { attempt: true } : {}),

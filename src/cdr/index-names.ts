@@ -43,10 +43,11 @@ function daysBetween(prefix: string, first: DateTime, last: DateTime): string[] 
 
 /**
  * Every CDR index. `${prefix}-*` would also match the abandon records' indices
- * (`${prefix}-abandons-*`, to come), so those are excluded by name.
+ * (`${prefix}-abandons-*`) and the shared agent states (`${prefix}-agent-states`,
+ * src/pbx), so those are excluded by name.
  */
 export function cdrIndexPattern(prefix: string): string {
-  return `${prefix}-*,-${abandonIndexPrefix(prefix)}-*`;
+  return `${prefix}-*,-${abandonIndexPrefix(prefix)}-*,-${prefix}-agent-states`;
 }
 
 /** Where abandon records will go: their own daily indices, outside the CDR pattern. */

@@ -86,6 +86,8 @@ export function cdrTemplate(prefix: string): TemplateSpec {
           customer_e164: keyword,
           customer_raw: keyword,
           agent: keyword,
+          pbx: keyword,
+          agent_pbx: keyword,
           talk_seconds: integer,
           talked: { type: 'boolean' },
           attempt: { type: 'boolean' },
@@ -164,9 +166,36 @@ export function abandonTemplate(prefix: string): TemplateSpec {
   return { name: `${prefix}-abandons-sticky-router`, body };
 }
 
+/**
+ * The shared index of agents' current states (src/pbx/agent-state-doc.ts): one
+ * document per agent and PBX, overwritten in place. Also matched by `${prefix}-*`,
+ * so a higher priority; no index sort (documents are read by id).
+ */
+export function agentStatesTemplate(prefix: string): TemplateSpec {
+  const body: IndexTemplateBody = {
+    index_patterns: [`${prefix}-agent-states`],
+    priority: 202,
+    template: {
+      settings: { 'index.refresh_interval': '1s' },
+      mappings: {
+        ...keywordMappings,
+        properties: {
+          '@timestamp': date,
+          pbx: keyword,
+          agent: keyword,
+          state: keyword,
+          queues: { properties: { queue: keyword, state: keyword, paused_reason: keyword } },
+          expires_at: date,
+        },
+      },
+    },
+  };
+  return { name: `${prefix}-agent-states-sticky-router`, body };
+}
+
 /** Every template the router's indices need, for `setup` and start-up. */
 export function allTemplates(prefix: string): TemplateSpec[] {
-  return [cdrTemplate(prefix), abandonTemplate(prefix)];
+  return [cdrTemplate(prefix), abandonTemplate(prefix), agentStatesTemplate(prefix)];
 }
 
 export async function installTemplates(client: Client, prefix: string): Promise<TemplateResult[]> {

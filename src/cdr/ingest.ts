@@ -36,11 +36,13 @@ export interface CdrIngestDeps {
 export class CdrIngest {
   private readonly queueTalk = new QueueTalkTimes();
   private readonly attribution = new QueueAttribution();
-  private readonly mapping: CdrFromAmiOptions;
 
-  constructor(private readonly deps: CdrIngestDeps) {
-    this.mapping = {
-      ...deps.mapping,
+  constructor(private readonly deps: CdrIngestDeps) {}
+
+  /** Built per CDR: deps.mapping may carry getters (the PBX's name, known once AMI says). */
+  private mapping(): CdrFromAmiOptions {
+    return {
+      ...this.deps.mapping,
       connectedSeconds: (uniqueid, dstchannel) => this.queueTalk.take(uniqueid, dstchannel),
       queueMember: (uniqueid, dstchannel) => this.attribution.take(uniqueid, dstchannel),
     };
@@ -60,7 +62,7 @@ export class CdrIngest {
       this.deps.log.warn({ reason: forged, uniqueid: e.UniqueID }, 'cdr event rejected');
       return undefined;
     }
-    const doc = cdrFromAmiEvent(e, { ...this.mapping, receivedAt: DateTime.utc(), onTimes: this.deps.observeTimes });
+    const doc = cdrFromAmiEvent(e, { ...this.mapping(), receivedAt: DateTime.utc(), onTimes: this.deps.observeTimes });
     if (!doc) return undefined;
     this.deps.attachRecording?.(doc, e);
     return this.keep(doc) === 'new' ? doc : undefined;
@@ -68,7 +70,7 @@ export class CdrIngest {
 
   /** A Cdr read back from Asterisk's CDR store (backfill): the same mapping, no clock observation. */
   toDoc(fields: AmiFields): CdrDocument | undefined {
-    const doc = cdrFromAmiEvent(fields, this.mapping);
+    const doc = cdrFromAmiEvent(fields, this.mapping());
     if (doc) this.deps.attachRecording?.(doc, fields);
     return doc;
   }

@@ -37,6 +37,8 @@ export interface JournalHit {
   endedAt: DateTime;
   talkSeconds: number;
   via?: 'talk' | 'attempt';
+  /** The agent's PBX (the CDR's agent_pbx), when the record names one. */
+  pbx?: string;
 }
 
 export interface JournalOptions {
@@ -236,7 +238,7 @@ export class Journal {
   lastAgentFor(e164: string, since: DateTime): JournalHit | undefined {
     const row = this.read.lastAgent.get(e164, since.toMillis());
     if (!row) return undefined;
-    return { agent: row.agent, endedAt: DateTime.fromMillis(row.ts, { zone: 'utc' }), talkSeconds: Number(row.talk_seconds ?? 0) };
+    return { agent: row.agent, endedAt: DateTime.fromMillis(row.ts, { zone: 'utc' }), talkSeconds: Number(row.talk_seconds ?? 0), ...(row.agent_pbx ? { pbx: row.agent_pbx } : {}) };
   }
 
   /**
@@ -249,6 +251,7 @@ export class Journal {
       endedAt: DateTime.fromMillis(row.ts, { zone: 'utc' }),
       talkSeconds: Number(row.talk_seconds ?? 0),
       via: row.talked ? 'talk' : 'attempt',
+      ...(row.agent_pbx ? { pbx: row.agent_pbx } : {}),
     }));
   }
 
@@ -279,19 +282,19 @@ function prepareReads(db: Database) {
     ),
     backlog: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM records WHERE shipped_at IS NULL AND rejected_at IS NULL'),
     rejected: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM records WHERE rejected_at IS NOT NULL'),
-    lastAgent: db.prepare<[string, number], { agent: string; ts: number; talk_seconds: number | null }>(
+    lastAgent: db.prepare<[string, number], { agent: string; ts: number; talk_seconds: number | null; agent_pbx: string | null }>(
       // INDEXED BY: without statistics the planner may prefer (kind, ts), and kind = 'cdr' matches nearly every row.
-      `SELECT agent, ts, json_extract(doc, '$.talk_seconds') AS talk_seconds FROM records INDEXED BY records_customer_ts
+      `SELECT agent, ts, json_extract(doc, '$.talk_seconds') AS talk_seconds, json_extract(doc, '$.agent_pbx') AS agent_pbx FROM records INDEXED BY records_customer_ts
        WHERE customer_e164 = ? AND ts >= ? AND talked = 1 AND kind = 'cdr' AND agent IS NOT NULL
        ORDER BY ts DESC LIMIT 1`,
     ),
-    lastAgents: db.prepare<[string, number, number, number], { agent: string; ts: number; talk_seconds: number | null; talked: number }>(
-      // One row per agent, its newest (SQLite takes bare columns from the MAX() row).
-      // The attempt flag lives in the document: only this caller's rows are read.
-      `SELECT agent, MAX(ts) AS ts, json_extract(doc, '$.talk_seconds') AS talk_seconds, talked FROM records INDEXED BY records_customer_ts
+    lastAgents: db.prepare<[string, number, number, number], { agent: string; ts: number; talk_seconds: number | null; talked: number; agent_pbx: string | null }>(
+      // One row per agent (an extension on a PBX), its newest (SQLite takes bare columns from the MAX() row).
+      // The attempt flag and the agent's PBX live in the document: only this caller's rows are read.
+      `SELECT agent, MAX(ts) AS ts, json_extract(doc, '$.talk_seconds') AS talk_seconds, talked, json_extract(doc, '$.agent_pbx') AS agent_pbx FROM records INDEXED BY records_customer_ts
        WHERE customer_e164 = ? AND ts >= ? AND kind = 'cdr' AND agent IS NOT NULL
          AND (talked = 1 OR (? = 1 AND json_extract(doc, '$.attempt') = 1))
-       GROUP BY agent ORDER BY ts DESC LIMIT ?`,
+       GROUP BY agent, agent_pbx ORDER BY ts DESC LIMIT ?`,
     ),
     has: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM records WHERE id = ?'),
     rejectedRows: db.prepare<[number], RejectedRow>(

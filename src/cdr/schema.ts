@@ -22,6 +22,10 @@ export interface CdrDocument {
    * interface), else the extension in the agent's channel name (PJSIP/1002-0000001 → 1002).
    */
   agent?: string;
+  /** The PBX that wrote this CDR (PBX_NAME, or Asterisk's SystemName); absent on a router without a name. */
+  pbx?: string;
+  /** The PBX the agent works on: `pbx`, or the other PBX a remote sticky ring reached them on (PBX_ROUTES). */
+  agent_pbx?: string;
   /** Seconds the customer and the agent were connected (Asterisk's billsec). */
   talk_seconds: number;
   /** True when talk_seconds reached the minimum talk time: only these teach the router. */
@@ -66,4 +70,4 @@ export interface CdrDocument {
 }
 
 /** The fields a lookup reads back; the ES source limits `_source` to these. */
-export const lookupFields = ['@timestamp', 'agent', 'customer_e164', 'talk_seconds', 'attempt'] as const;
+export const lookupFields = ['@timestamp', 'agent', 'agent_pbx', 'customer_e164', 'talk_seconds', 'attempt'] as const;

@@ -15,11 +15,14 @@ import { createLookup } from '../routing/sources/index.js';
 import { OutboxStore } from '../abandon/outbox-store.js';
 import { configOrExit } from './config-exit.js';
 import { queueSnapshot } from './queue-snapshot.js';
+import { pino } from 'pino';
+import { RemotePbxAgents } from '../pbx/remote-agents.js';
+import { parsePbxRoutes } from '../pbx/routes.js';
 
 const needed = [
   'ES_NODE', 'ES_API_KEY', 'ES_USERNAME', 'ES_PASSWORD', 'ES_INDEX_PREFIX', 'DATA_DIR', 'DEFAULT_COUNTRY', 'STICKY_WINDOW', 'AGENT_RING_TIMEOUT',
   'LOOKUP_TIMEOUT', 'FALLBACK_CONTEXT', 'FALLBACK_EXTENSION', 'ROUTES_FILE', 'ARI_URL', 'MIN_TALK_SECONDS',
-  'AMI_HOST', 'AMI_PORT',
+  'AMI_HOST', 'AMI_PORT', 'PBX_NAME', 'PBX_ROUTES',
 ] as const;
 
 export function registerLookup(program: Command): void {
@@ -56,6 +59,8 @@ export function registerLookup(program: Command): void {
             region: config.DEFAULT_COUNTRY,
             lookupTimeoutMs: config.LOOKUP_TIMEOUT,
             clock: () => DateTime.utc(),
+            // Another PBX's agent, as the router decides for them (the name: PBX_NAME; the CLI does not read SystemName).
+            remote: new RemotePbxAgents({ pbx: () => config.PBX_NAME, routes: parsePbxRoutes(config.PBX_ROUTES), client: es, prefix: config.ES_INDEX_PREFIX, timeoutMs: config.LOOKUP_TIMEOUT, log: pino({ level: 'silent' }) }),
           },
           opts.did,
         );
@@ -79,6 +84,7 @@ function human(a: RouteExplanation & { queueState?: string }): string {
     rows.push(['last talked', `${a.lastTalkedAt} (${ago}) with ${a.agent}, ${a.talkSeconds ?? '?'} s, found in ${a.source}`]);
   }
   if (a.agentState) rows.push(['agent state', a.agentState]);
+  if (a.agentPbx) rows.push(['agent pbx', a.agentPbx]);
   if (a.rank !== undefined) rows.push(['rank', `${a.rank} of ${a.candidates?.length ?? 1} (learned from ${a.learnedFrom === 'attempt' ? 'an unanswered outbound attempt' : 'a conversation'})${a.dial ? `, rung at ${a.dial}` : ''}`]);
   if (a.candidates && a.candidates.length > 1) rows.push(['agents', a.candidates.map((c) => `${c.agent} (${c.state})`).join(', ')]);
   if (a.previousAbandon) rows.push(['abandoned', `${a.previousAbandon.count} time(s), last ${a.previousAbandon.at}${a.previousAbandon.agent ? ` waiting for ${a.previousAbandon.agent}` : ''}`]);

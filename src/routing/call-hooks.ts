@@ -24,8 +24,10 @@ export interface CallHookDeps {
   };
   recent: { remember(call: Call): void };
   publishAbandon(e: AbandonEvent): void;
-  memory: { remember(e164: string, agent: string, endedAt: DateTime, talkSeconds: number): void };
+  memory: { remember(e164: string, agent: string, endedAt: DateTime, talkSeconds: number, via?: 'talk' | 'attempt', pbx?: string): void };
   policies: DidPolicies;
+  /** This PBX's name (PBX_NAME or SystemName), when it has one: on the decision line and on what is learned. */
+  pbxName?: () => string | undefined;
 }
 
 const agentOf = (call: Call) => (call.decision && 'agent' in call.decision ? call.decision.agent : undefined);
@@ -59,7 +61,8 @@ export function callHooks(d: CallHookDeps): LifecycleHooks {
     onRecord(call) {
       if (call.reason) d.metrics.decision(call.reason);
       if (call.ringOutcome) d.metrics.ring(call.ringOutcome, (call.ringMs ?? 0) / 1000);
-      d.log.info(call.record(), 'decision');
+      const pbx = d.pbxName?.();
+      d.log.info({ ...call.record(), ...(pbx ? { pbx } : {}) }, 'decision');
     },
     onAbandoned(call, at) {
       d.publishAbandon(ringAbandon(call, at));
@@ -68,7 +71,9 @@ export function callHooks(d: CallHookDeps): LifecycleHooks {
     onTalkEnded(call, talkMs, at) {
       const agent = agentOf(call);
       if (!agent || !call.caller.e164 || talkMs < d.policies.for(call.did).minTalkSeconds * 1000) return;
-      d.memory.remember(call.caller.e164, agent, DateTime.fromMillis(at, { zone: 'utc' }), Math.round(talkMs / 1000));
+      // Another PBX's agent keeps that PBX's name; one of ours gets this PBX's.
+      const pbx = call.decision && 'pbx' in call.decision ? call.decision.pbx : d.pbxName?.();
+      d.memory.remember(call.caller.e164, agent, DateTime.fromMillis(at, { zone: 'utc' }), Math.round(talkMs / 1000), 'talk', pbx);
     },
   };
 }

@@ -49,14 +49,14 @@ export class Call {
       did: this.did,
       caller: { raw: this.caller.raw, e164: this.caller.e164 },
       agent: this.decision && 'agent' in this.decision ? this.decision.agent : undefined,
-      ...(this.decision && 'rank' in this.decision ? { rank: this.decision.rank, learnedFrom: this.decision.learnedFrom, dial: this.decision.dial } : {}),
+      ...(this.decision && 'rank' in this.decision ? { rank: this.decision.rank, learnedFrom: this.decision.learnedFrom, dial: this.decision.dial, agentPbx: this.decision.pbx } : {}),
       action: this.decision?.action,
       reason: this.reason,
       lookup: { source: this.lookupSource, ms: this.lookupMs, error: this.lookupError, lastTalkedAt: this.lastTalkedAt?.toISO() },
       decideMs: this.handedOffAt !== undefined ? this.handedOffAt - this.startedAt : undefined,
       ring: this.ringOutcome ? { outcome: this.ringOutcome, ms: this.ringMs } : undefined,
       previousAbandon: this.previousAbandon,
-      tried: this.candidates?.map((c) => ({ agent: c.hit.agent, state: c.state, via: c.hit.via ?? 'talk' })),
+      tried: this.candidates?.map((c) => ({ agent: c.hit.agent, state: c.state, via: c.hit.via ?? 'talk', ...(c.hit.pbx ? { pbx: c.hit.pbx } : {}), ...(c.note ? { note: c.note } : {}) })),
     };
   }
 }

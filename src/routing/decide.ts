@@ -23,8 +23,10 @@ export type LookupOutcome =
 export interface Candidate {
   hit: LastAgentHit;
   state: AgentState;
-  /** Where to ring them (their queue member interface), when not PJSIP/<agent>. */
+  /** Where to ring them (their queue member interface, or another PBX's trunk), when not PJSIP/<agent>. */
   dial?: string;
+  /** Why the state is what it is, where that is not obvious (another PBX's agent: no_route_to_pbx, state_expired, …). */
+  note?: string;
 }
 
 export interface DecisionInput {
@@ -45,6 +47,8 @@ interface Picked {
   /** The conversation (or unanswered outbound attempt) that made them sticky (decideRoute always sets it). */
   learnedFrom?: 'talk' | 'attempt';
   dial?: string;
+  /** The agent's PBX, when the record named one (another PBX's agent is rung through `dial`). */
+  pbx?: string;
 }
 
 type Fallback = DidPolicy['fallback'];
@@ -71,7 +75,7 @@ export function decideRoute({ caller, policy, lookup, agentState, candidates, no
   const inWindow = (c: Candidate) => now.diff(c.hit.endedAt).toMillis() <= policy.windowMs;
   const ranked = (candidates ?? [{ hit: lookup.hit, state: agentState ?? 'unknown' }]).slice(0, Math.max(1, policy.maxAgents)).filter(inWindow);
   if (ranked.length === 0) return fallback('no_history');
-  const picked = (c: Candidate, i: number): Picked => ({ agent: c.hit.agent, rank: i + 1, learnedFrom: c.hit.via ?? 'talk', ...(c.dial ? { dial: c.dial } : {}) });
+  const picked = (c: Candidate, i: number): Picked => ({ agent: c.hit.agent, rank: i + 1, learnedFrom: c.hit.via ?? 'talk', ...(c.dial ? { dial: c.dial } : {}), ...(c.hit.pbx ? { pbx: c.hit.pbx } : {}) });
 
   // 'unknown' rings: Dial() itself reports an unreachable phone, and the caller
   // reaches the fallback through the dialplan either way.

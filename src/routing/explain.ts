@@ -23,7 +23,9 @@ export interface RouteExplanation {
   talkSeconds?: number;
   source?: string;
   /** Every agent considered, newest first, with their state now. */
-  candidates?: { agent: string; state: AgentState; endedAt?: string; source: string; via: 'talk' | 'attempt' }[];
+  candidates?: { agent: string; state: AgentState; endedAt?: string; source: string; via: 'talk' | 'attempt'; pbx?: string; note?: string }[];
+  /** The chosen agent's PBX, when the records name one. */
+  agentPbx?: string;
   previousAbandon?: { at: string; agent?: string; count: number };
   lookupMs: number;
   error?: string;
@@ -45,11 +47,12 @@ export async function explainRoute(number: string, deps: ExplainDeps, did?: stri
     ...('rank' in d ? { rank: d.rank, learnedFrom: d.learnedFrom } : {}),
     ...('dial' in d && d.dial ? { dial: d.dial } : {}),
     agentState: chosen?.state,
+    ...(chosen?.hit.pbx ? { agentPbx: chosen.hit.pbx } : {}),
     lastTalkedAt: hit?.endedAt.toUTC().toISO() ?? undefined,
     talkSeconds: hit?.talkSeconds,
     source: hit?.source,
     ...(r.candidates.length > 0
-      ? { candidates: r.candidates.map((c) => ({ agent: c.hit.agent, state: c.state, endedAt: c.hit.endedAt.toUTC().toISO() ?? undefined, source: c.hit.source, via: c.hit.via ?? 'talk' })) }
+      ? { candidates: r.candidates.map((c) => ({ agent: c.hit.agent, state: c.state, endedAt: c.hit.endedAt.toUTC().toISO() ?? undefined, source: c.hit.source, via: c.hit.via ?? 'talk', ...(c.hit.pbx ? { pbx: c.hit.pbx } : {}), ...(c.note ? { note: c.note } : {}) })) }
       : {}),
     ...(r.previousAbandon ? { previousAbandon: r.previousAbandon } : {}),
     lookupMs: r.lookupMs,

@@ -11,6 +11,8 @@ export interface LastAgentHit {
   source: string;
   /** A conversation (default) or an agent's unanswered outbound attempt (learnFromAttempts). */
   via?: 'talk' | 'attempt';
+  /** The PBX the agent works on (CDR `agent_pbx`); absent in records from before PBX names. */
+  pbx?: string;
 }
 
 export interface AgentQuery {
@@ -41,12 +43,16 @@ export async function agentsFrom(source: LastAgentSource, e164: string, since: D
   return hit ? [hit] : [];
 }
 
-/** Newest first, one entry per agent (its newest), at most `limit`. */
+/**
+ * Newest first, one entry per agent (its newest), at most `limit`. An agent is an
+ * extension on a PBX: 1002 on pbx-a and 1002 on pbx-b are two people.
+ */
 export function distinctAgents(hits: Iterable<LastAgentHit>, limit: number): LastAgentHit[] {
   const best = new Map<string, LastAgentHit>();
   for (const h of hits) {
-    const cur = best.get(h.agent);
-    if (!cur || h.endedAt.toMillis() > cur.endedAt.toMillis()) best.set(h.agent, h);
+    const key = `${h.pbx ?? ''}\u0000${h.agent}`;
+    const cur = best.get(key);
+    if (!cur || h.endedAt.toMillis() > cur.endedAt.toMillis()) best.set(key, h);
   }
   return [...best.values()].sort((a, b) => b.endedAt.toMillis() - a.endedAt.toMillis()).slice(0, limit);
 }

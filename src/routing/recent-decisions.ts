@@ -17,11 +17,12 @@ export class RecentDecisions {
   }
 
   /** The call's final reason (after the ring outcome) is read from the live Call. */
-  annotate(uniqueid: string, linkedid?: string): { did?: string; reason?: string; rangAgent?: string } | undefined {
+  annotate(uniqueid: string, linkedid?: string): { did?: string; reason?: string; rangAgent?: string; rangPbx?: string } | undefined {
     const hit = this.byUniqueid.get(uniqueid) ?? (linkedid ? this.byUniqueid.get(linkedid) : undefined);
     if (!hit || Date.now() - hit.at > this.maxAgeMs) return undefined;
     const d = hit.call.decision;
     // The agent the router rang: their CDR leg may name a hot-desk phone or a Local channel.
-    return { did: hit.call.did, reason: hit.call.reason, ...(d?.action === 'ring' ? { rangAgent: d.agent } : {}) };
+    // rangPbx: an agent on another PBX, rung through its trunk (their CDR leg is the trunk's).
+    return { did: hit.call.did, reason: hit.call.reason, ...(d?.action === 'ring' ? { rangAgent: d.agent, ...(d.pbx ? { rangPbx: d.pbx } : {}) } : {}) };
   }
 }

@@ -11,7 +11,7 @@ import type { MemberLookup } from '../queue/members.js';
 import { budgetSignal } from './budget.js';
 import { decideRoute, type AgentState, type Candidate, type Decision, type LookupOutcome } from './decide.js';
 import type { DidPolicies, DidPolicy } from './did-policy.js';
-import { agentsFrom, type AgentQuery, type LastAgentHit, type LastAgentSource } from './lookup.js';
+import { agentsFrom, distinctAgents, type AgentQuery, type LastAgentHit, type LastAgentSource } from './lookup.js';
 import { withTimeout } from '../timeout.js';
 
 export interface RecentAbandon {
@@ -32,6 +32,16 @@ export interface ResolveDeps {
   clock: () => DateTime;
   /** The caller's latest abandon within the window, if any (from the abandon pipeline). */
   recentAbandon?(e164: string, since: DateTime): RecentAbandon | undefined | Promise<RecentAbandon | undefined>;
+  /** Agents on other PBXs (src/pbx): their state from the shared index, their dial string from PBX_ROUTES. */
+  remote?: RemoteAgents;
+}
+
+/** The port to other PBXs' agents (src/pbx/remote-agents.ts). */
+export interface RemoteAgents {
+  /** True when `pbx` names another PBX than this router's. */
+  isRemote(pbx: string | undefined): boolean;
+  /** Where and in what state the other PBX's agent is; must answer by the time `signal` aborts. */
+  candidate(hit: LastAgentHit, policy: DidPolicy, signal?: AbortSignal): Promise<Candidate>;
 }
 
 export interface Resolution {
@@ -64,8 +74,12 @@ export async function lookupWithinBudget(
   }
 }
 
-/** Where the agent can be rung and in what state, for a DID with or without a queue. */
-export async function candidateFor(hit: LastAgentHit, policy: DidPolicy, deps: Pick<ResolveDeps, 'agentState' | 'queueMember'>): Promise<Candidate> {
+/**
+ * Where the agent can be rung and in what state, for a DID with or without a queue.
+ * `signal`: what is left of the call's lookup budget (another PBX's agent is asked for over the network).
+ */
+export async function candidateFor(hit: LastAgentHit, policy: DidPolicy, deps: Pick<ResolveDeps, 'agentState' | 'queueMember' | 'remote'>, signal?: AbortSignal): Promise<Candidate> {
+  if (deps.remote?.isRemote(hit.pbx)) return deps.remote.candidate(hit, policy, signal);
   const member = policy.queue && deps.queueMember ? await deps.queueMember(policy.queue, hit.agent) : undefined;
   if (!member) return { hit, state: await deps.agentState(hit.agent) };
   // The member's interface is where they are now; PJSIP/<agent> is the default dial.
@@ -75,6 +89,8 @@ export async function candidateFor(hit: LastAgentHit, policy: DidPolicy, deps: P
 
 export async function resolveRoute(caller: CallerNumber, did: string | undefined, at: DateTime, deps: ResolveDeps): Promise<Resolution> {
   const policy = deps.policies.for(did);
+  // One budget for the whole question: the history lookup, then another PBX's agent state.
+  const budget = budgetSignal(deps.lookupTimeoutMs);
   const since = at.minus({ milliseconds: policy.windowMs });
   const query = { limit: policy.maxAgents, attempts: policy.learnFromAttempts };
   const { outcome: found, ms } = policy.enabled ? await lookupWithinBudget(deps.lookup, caller.e164, since, deps.lookupTimeoutMs, query) : { outcome: { kind: 'skipped' } as LookupOutcome, ms: 0 };
@@ -86,8 +102,22 @@ export async function resolveRoute(caller: CallerNumber, did: string | undefined
     const hit: LastAgentHit = { agent: abandon.agent, endedAt: LuxonDateTime.fromISO(abandon.at, { zone: 'utc' }), talkSeconds: 0, source: 'abandon' };
     outcome = { kind: 'hit', hit, ranked: [hit] };
   }
-  const ranked = outcome.kind === 'hit' ? (outcome.ranked ?? [outcome.hit]).slice(0, policy.maxAgents) : [];
-  const candidates = await Promise.all(ranked.map((h) => candidateFor(h, policy, deps)));
+  const ranked = outcome.kind === 'hit' ? ownPbxAsLocal(outcome.ranked ?? [outcome.hit], deps.remote).slice(0, policy.maxAgents) : [];
+  const candidates = await Promise.all(ranked.map((h) => candidateFor(h, policy, deps, budget)));
   const decision = decideRoute({ caller, policy, lookup: outcome, candidates, now: deps.clock() });
   return { policy, outcome, lookupMs: Math.round(ms * 100) / 100, candidates, ...(abandon ? { previousAbandon: abandon } : {}), decision };
+}
+
+/**
+ * Records name this PBX's agents with its name, or (from before PBX names) with
+ * none: both are the same local person, ranked once.
+ */
+function ownPbxAsLocal(hits: LastAgentHit[], remote: RemoteAgents | undefined): LastAgentHit[] {
+  if (!hits.some((h) => h.pbx !== undefined && !remote?.isRemote(h.pbx))) return hits;
+  const local = hits.map((h) => {
+    if (h.pbx === undefined || remote?.isRemote(h.pbx)) return h;
+    const { pbx: _own, ...rest } = h;
+    return rest;
+  });
+  return distinctAgents(local, local.length);
 }

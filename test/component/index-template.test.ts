@@ -109,7 +109,7 @@ test('`setup` prints what it did; exits 78 with a clear message when ES_NODE is 
   const env = { ES_NODE: cluster.node, ES_INDEX_PREFIX: cliPrefix };
   const first = await runCli(['setup'], env);
   assert.equal(first.status, 0, first.stderr);
-  assert.equal(first.stdout, `index template ${cliPrefix}-sticky-router for ${cliPrefix}-*: created\nindex template ${cliPrefix}-abandons-sticky-router for ${cliPrefix}-abandons-*: created\n`);
+  assert.equal(first.stdout, `index template ${cliPrefix}-sticky-router for ${cliPrefix}-*: created\nindex template ${cliPrefix}-abandons-sticky-router for ${cliPrefix}-abandons-*: created\nindex template ${cliPrefix}-agent-states-sticky-router for ${cliPrefix}-agent-states: created\n`);
   const again = await runCli(['setup'], env);
   assert.match(again.stdout, /: unchanged\n$/);
   const unset = await runCli(['setup'], {});

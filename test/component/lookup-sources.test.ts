@@ -109,7 +109,7 @@ test('lookupIndices: today and yesterday, and the day before `since` across midn
   assert.deepEqual(lookupIndices('cdr', utc('2025-06-01T09:30:00Z'), utc('2025-06-01T10:00:00Z')), ['cdr-2025.05.31', 'cdr-2025.06.01']);
   assert.deepEqual(lookupIndices('cdr', utc('2025-05-31T23:50:00Z'), utc('2025-06-01T00:20:00Z')), ['cdr-2025.05.30', 'cdr-2025.05.31', 'cdr-2025.06.01']);
   assert.deepEqual(lookupIndices('cdr', utc('2024-12-31T23:50:00Z'), utc('2025-01-01T00:10:00Z')).at(-1), 'cdr-2025.01.01');
-  assert.deepEqual(lookupIndices('cdr', utc('2024-01-01T00:00:00Z'), utc('2025-06-01T00:00:00Z')), ['cdr-*,-cdr-abandons-*']);
+  assert.deepEqual(lookupIndices('cdr', utc('2024-01-01T00:00:00Z'), utc('2025-06-01T00:00:00Z')), ['cdr-*,-cdr-abandons-*,-cdr-agent-states']);
 });
 
 test('elasticsearch: the latest talked conversation within the window, across midnight, with exact filters only', async () => {
@@ -141,7 +141,7 @@ test('elasticsearch: the latest talked conversation within the window, across mi
       assert.deepEqual(types, ['bool', 'term', 'term', 'range']);
       assert.equal(body.size, 1);
       assert.equal(body.track_total_hits, false);
-      assert.deepEqual(body._source, ['@timestamp', 'agent', 'customer_e164', 'talk_seconds', 'attempt']);
+      assert.deepEqual(body._source, ['@timestamp', 'agent', 'agent_pbx', 'customer_e164', 'talk_seconds', 'attempt']);
       assert.deepEqual(body.sort, [{ '@timestamp': 'desc' }]);
       assert.equal(decodeURIComponent(r.path), `/${prefix}-2025.05.30,${prefix}-2025.05.31,${prefix}-2025.06.01/_search`);
       assert.equal(r.query.ignore_unavailable, 'true');

@@ -19,6 +19,8 @@ import type { JsonObject } from './util.js';
 export interface EsDoubleOptions {
   /** Fixed port; default is an ephemeral one. */
   port?: number;
+  /** Address to listen on; default 127.0.0.1 (a router in another network namespace needs the veth's). */
+  host?: string;
   /** Delay applied to every response (after the request has been processed). */
   latencyMs?: number;
   /**
@@ -82,7 +84,7 @@ class EsDoubleServer implements EsDouble {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `http://${this.opts.host ?? '127.0.0.1'}:${this.port}`;
   }
 
   async listen(port: number): Promise<void> {
@@ -93,7 +95,7 @@ class EsDoubleServer implements EsDouble {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
+      server.listen(port, this.opts.host ?? '127.0.0.1', () => {
         server.off('error', reject);
         resolve();
       });

@@ -1,8 +1,10 @@
-// npm run harness -- up [--fresh] [--zone Area/City] | down | status | logs | env
+// npm run harness -- up [--fresh] [--zone Area/City] | down | status | logs | env | peer up|down
+// `peer` starts or stops the second PBX (pbx-b in its own network namespace, test/harness/peer.ts).
 // --zone runs the PBX in that zone (its /etc/localtime); without it, Etc/UTC.
 import { existsSync, readFileSync } from 'node:fs';
 import { harnessEnv } from './credentials.js';
 import { ariAnswers, down, harnessSupported, runningPid, up } from './asterisk.js';
+import { peerDown, peerUp } from './peer.js';
 import { consoleLog, messagesLog, queueLogFile, rootDir } from './paths.js';
 
 const log = (m: string) => process.stderr.write(`harness: ${m}\n`);
@@ -41,11 +43,19 @@ async function main(cmd: string | undefined): Promise<number> {
         process.stdout.write(`==> ${f} <==\n${lines.slice(-200).join('\n')}\n`);
       }
       return 0;
+    case 'peer':
+      if (process.argv[3] === 'up') await peerUp(log);
+      else if (process.argv[3] === 'down') await peerDown(log);
+      else {
+        process.stderr.write('usage: npm run harness -- peer up|down\n');
+        return 64;
+      }
+      return 0;
     case 'env':
       for (const [k, v] of Object.entries(harnessEnv)) process.stdout.write(`export ${k}='${v}'\n`);
       return 0;
     default:
-      process.stderr.write('usage: npm run harness -- up [--fresh] [--zone Area/City] | down | status | logs | env\n');
+      process.stderr.write('usage: npm run harness -- up [--fresh] [--zone Area/City] | down | status | logs | env | peer up|down\n');
       return 64;
   }
 }

@@ -10,4 +10,8 @@ shift
 ns="sticky-$name"
 ip netns list | awk '{print $1}' | grep -qx "$ns" || ip netns add "$ns"
 ip netns exec "$ns" ip link set lo up
-exec ip netns exec "$ns" env HARNESS_DIR="/var/tmp/sticky-$name" "$@"
+# The second PBX's namespace for the several-PBXs tests (test/harness/peer.ts): added
+# here, in the host's mount namespace, because `ip netns exec` gives the command a
+# private one where a namespace added later would be invisible to everyone else.
+ip netns list | awk '{print $1}' | grep -qx "$ns-b" || ip netns add "$ns-b"
+exec ip netns exec "$ns" env HARNESS_DIR="/var/tmp/sticky-$name" HARNESS_NETNS="$ns" "$@"

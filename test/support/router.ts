@@ -18,9 +18,12 @@ export interface RouterProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startRouter(env: Record<string, string> = {}, opts: { waitReady?: boolean } = {}): Promise<RouterProcess> {
+/** `netns`: run the router beside the second PBX (test/harness/peer.ts), in its network namespace. */
+export async function startRouter(env: Record<string, string> = {}, opts: { waitReady?: boolean; netns?: string } = {}): Promise<RouterProcess> {
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'sticky-data-'));
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'start'], {
+  const node = [process.execPath, '--import', 'tsx', join(root, 'src/cli/main.ts'), 'start'];
+  const argv = opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...node] : node;
+  const proc = spawn(argv[0]!, argv.slice(1), {
     cwd: root,
     // Plain pino JSON (LOG_FORMAT=json) keeps the assertions short; the ECS shape has its own unit test.
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...harnessEnv, LOG_LEVEL: 'debug', LOG_FORMAT: 'json', HTTP_PORT: '0', DATA_DIR: dataDir, ...env },

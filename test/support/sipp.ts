@@ -98,8 +98,9 @@ export interface CallResult {
  * A customer calls `did` from `caller`. talkMs after answer, or cancelAfterMs after ringing starts.
  * `audioDir`: plays audioDir/caller-audio.pcap after the answer (real RTP, from media port 6100).
  * `pcap`: while talking, the caller sends that RTP stream to Asterisk (play_pcap_audio).
+ * `netns`: call from (and into the PBX of) that network namespace.
  */
-export async function call(did: string, caller: string, opts: { talkMs?: number; cancelAfterMs?: number; localPort?: number; timeoutS?: number; audioDir?: string; pcap?: string } = {}): Promise<CallResult> {
+export async function call(did: string, caller: string, opts: { talkMs?: number; cancelAfterMs?: number; localPort?: number; timeoutS?: number; audioDir?: string; pcap?: string; netns?: string } = {}): Promise<CallResult> {
   const scenario = opts.pcap ? mediaScenario('caller-media', opts.pcap) : join(scenarios, opts.cancelAfterMs !== undefined ? 'caller-cancel.xml' : opts.audioDir ? 'caller-audio.xml' : 'caller.xml');
   // Never sipp's default: without -p it binds the first free port from 5060 up, so a call
   // placed while Asterisk restarts takes 5060 and the new Asterisk runs without SIP.
@@ -115,7 +116,9 @@ export async function call(did: string, caller: string, opts: { talkMs?: number;
   const msgFile = join(work, `${tag}.msg`);
   args.push('-trace_err', '-error_file', errFile, '-trace_msg', '-message_file', msgFile);
   const startedAt = Date.now();
-  const proc = spawn('sipp', args, { stdio: 'ignore', ...(opts.audioDir ? { cwd: opts.audioDir } : {}) });
+  // `netns`: a customer of the second PBX (test/harness/peer.ts), calling its 127.0.0.1:5060.
+  const argv = opts.netns ? ['ip', 'netns', 'exec', opts.netns, 'sipp', ...args] : ['sipp', ...args];
+  const proc = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore', ...(opts.audioDir ? { cwd: opts.audioDir } : {}) });
   const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
   return new Promise((resolve) =>
     proc.on('exit', (code) => resolve({ exitCode: code ?? -1, startedAt, endedAt: Date.now(), errors: read(errFile).slice(-1500), trace: read(msgFile) })),

@@ -141,3 +141,35 @@ test('recordings: Asterisk and the router share one volume at the dialplan\'s RE
   assert.match(caddyfile, /@recordings path \/media\/\* \/v1\/recordings \/v1\/recordings\/play/);
   assert.match(caddyfile, /tls internal/);
 });
+
+// docker/compose.multi-pbx.yml, the two-PBX deployment on top of compose.yml.
+test('compose.multi-pbx.yml: a second PBX and router beside the first, their trunks the harness\'s, one PBX_ROUTES for both routers', async () => {
+  const { composePeerTrunks } = await import('../harness/peer.js');
+  const { harnessEnv } = await import('../harness/credentials.js');
+  const { parsePbxRoutes } = await import('../../src/pbx/routes.js');
+  const multi = parse(readFileSync(join(composeDir, 'compose.multi-pbx.yml'), 'utf8')) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
+  const volumes = { ...compose.volumes, ...multi.volumes };
+  for (const [name, s] of Object.entries(multi.services)) {
+    for (const v of s.volumes ?? []) {
+      const source = typeof v === 'string' ? v.split(':')[0]! : (v.source ?? '');
+      if (source.startsWith('.')) assert.ok(existsSync(resolve(composeDir, source)), `${name}: mounts ${source}`);
+      else assert.ok(source in volumes, `${name}: named volume ${source} is declared`);
+    }
+  }
+  // The mounted trunks are what test/harness/peer.ts writes for them.
+  for (const pbx of ['pbx-a', 'pbx-b'] as const) assert.equal(readFileSync(join(composeDir, 'multi-pbx', pbx, 'pjsip_peers.conf'), 'utf8'), composePeerTrunks[pbx], `${pbx}'s pjsip_peers.conf (regenerate from composePeerTrunks)`);
+  const b = multi.services['router-b']!;
+  assert.equal(b.network_mode, 'service:asterisk-b');
+  const known = new Set<string>([...configNames, ...notifyConfigNames, ...recordingsConfigNames, ...monitorConfigNames]);
+  assert.deepEqual(envNames(b).filter((n) => !known.has(n)), [], 'router-b: variables no schema reads');
+  const envB = b.environment as Record<string, string>;
+  for (const k of ['ARI_URL', 'ARI_USERNAME', 'ARI_PASSWORD', 'ARI_APP', 'AMI_HOST', 'AMI_PORT', 'AMI_USERNAME', 'AMI_PASSWORD'] as const) assert.equal(String(envB[k]), harnessEnv[k], k);
+  const envA = multi.services.router!.environment as Record<string, string>;
+  assert.deepEqual([envA.PBX_NAME, envB.PBX_NAME], ['pbx-a', 'pbx-b']);
+  assert.equal(envA.PBX_ROUTES, envB.PBX_ROUTES);
+  // Compose turns $$ into $: the router reads ${agent}.
+  const routes = parsePbxRoutes(envB.PBX_ROUTES!.replaceAll('$$', '$'));
+  assert.deepEqual([...routes], [['pbx-a', 'PJSIP/${agent}@pbx-a'], ['pbx-b', 'PJSIP/${agent}@pbx-b']]);
+  assert.equal(envB.ES_NODE, (compose.services.router!.environment as Record<string, string>).ES_NODE, 'one Elasticsearch');
+  assert.ok(multi.services['asterisk-b']!.build, 'pbx-b builds the same Asterisk image');
+});

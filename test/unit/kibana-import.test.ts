@@ -106,7 +106,7 @@ test('ES_INDEX_PREFIX and the logs pattern rename the data views; nothing else c
     await importKibanaObjects(kbn.url, undefined, shipped, { indexPrefix: 'pbx1-cdr', logsPattern: 'logs-pbx-*' });
     const sent = kbn.received[0]!.parts[0]!.body.trim().split('\n').map((l) => JSON.parse(l) as { type: string; id: string; attributes: { title: string } });
     const titles = Object.fromEntries(sent.filter((o) => o.type === 'index-pattern').map((o) => [o.id, o.attributes.title]));
-    assert.deepEqual(titles, { 'sticky-router-cdr': 'pbx1-cdr-*,-pbx1-cdr-abandons-*', 'sticky-router-abandons': 'pbx1-cdr-abandons-*', 'sticky-router-decisions': 'logs-pbx-*' });
+    assert.deepEqual(titles, { 'sticky-router-cdr': 'pbx1-cdr-*,-pbx1-cdr-abandons-*,-pbx1-cdr-agent-states', 'sticky-router-abandons': 'pbx1-cdr-abandons-*', 'sticky-router-decisions': 'logs-pbx-*' });
     const original = readFileSync(shipped, 'utf8').trim().split('\n');
     const others = (lines: string[]) => lines.filter((l) => !l.includes('"type":"index-pattern"'));
     assert.deepEqual(others(kbn.received[0]!.parts[0]!.body.trim().split('\n')), others(original));

@@ -1,4 +1,5 @@
-// Elasticsearch as a lookup source: CDRs from every PBX that ships to the cluster.
+// Elasticsearch as a lookup source: CDRs from every PBX that ships to the cluster
+// (each names the agent's PBX: a caller who talked to 1002 on pbx-a is found from pbx-b).
 // On the call path, so: exact `term` filters on keyword fields (never regexp,
 // wildcard or query_string: they scan the term dictionary), only the daily
 // indices the window can touch, one hit, no total count, a trimmed _source, and
@@ -65,7 +66,7 @@ export class ElasticsearchSource implements LastAgentSource {
       if (!doc?.agent) continue;
       const endedAt = DateTime.fromISO(doc['@timestamp'], { zone: 'utc' });
       if (!endedAt.isValid) continue;
-      hits.push({ agent: doc.agent, endedAt, talkSeconds: Number(doc.talk_seconds ?? 0), source: this.name, ...(doc.attempt ? { via: 'attempt' as const } : {}) });
+      hits.push({ agent: doc.agent, endedAt, talkSeconds: Number(doc.talk_seconds ?? 0), source: this.name, ...(doc.attempt ? { via: 'attempt' as const } : {}), ...(doc.agent_pbx ? { pbx: doc.agent_pbx } : {}) });
     }
     return distinctAgents(hits, q.limit);
   }

@@ -20,6 +20,7 @@ interface Entry {
   endedAtMs: number;
   talkSeconds: number;
   via: 'talk' | 'attempt';
+  pbx?: string;
 }
 
 /** Distinct agents kept per caller (newest first): enough for any maxAgents. */
@@ -43,13 +44,14 @@ export class MemoryAffinity implements LastAgentSource {
   }
 
   /** Records that `e164` talked to `agent` until `endedAt`; an older conversation never replaces a newer one. */
-  remember(e164: string, agent: string, endedAt: DateTime, talkSeconds: number, via: 'talk' | 'attempt' = 'talk'): void {
+  remember(e164: string, agent: string, endedAt: DateTime, talkSeconds: number, via: 'talk' | 'attempt' = 'talk', pbx?: string): void {
     const endedAtMs = endedAt.toMillis();
     const current = this.entries.get(e164) ?? [];
-    // Newest per agent and kind: a later attempt must not hide a conversation when attempts do not count.
-    const same = current.find((e) => e.agent === agent && e.via === via);
+    // Newest per agent (an extension on a PBX) and kind: a later attempt must not hide a conversation when attempts do not count.
+    const isSame = (e: Entry) => e.agent === agent && e.pbx === pbx && e.via === via;
+    const same = current.find(isSame);
     if (same && same.endedAtMs > endedAtMs) return;
-    const list = [{ agent, endedAtMs, talkSeconds, via }, ...current.filter((e) => e.agent !== agent || e.via !== via)].sort((a, b) => b.endedAtMs - a.endedAtMs).slice(0, AGENTS_PER_CALLER);
+    const list = [{ agent, endedAtMs, talkSeconds, via, ...(pbx ? { pbx } : {}) }, ...current.filter((e) => !isSame(e))].sort((a, b) => b.endedAtMs - a.endedAtMs).slice(0, AGENTS_PER_CALLER);
     this.entries.delete(e164);
     this.entries.set(e164, list);
     this.pruneExpired();
@@ -58,7 +60,7 @@ export class MemoryAffinity implements LastAgentSource {
   /** Learns from a CDR: only a real conversation (talked) with a known customer and agent. */
   rememberCdr(doc: CdrDocument): void {
     if (!(doc.talked || doc.attempt) || !doc.customer_e164 || !doc.agent) return;
-    this.remember(doc.customer_e164, doc.agent, DateTime.fromISO(doc['@timestamp'], { zone: 'utc' }), doc.talk_seconds, doc.talked ? 'talk' : 'attempt');
+    this.remember(doc.customer_e164, doc.agent, DateTime.fromISO(doc['@timestamp'], { zone: 'utc' }), doc.talk_seconds, doc.talked ? 'talk' : 'attempt', doc.agent_pbx);
   }
 
   async lastAgentFor(e164: string, since: DateTime, signal: AbortSignal): Promise<LastAgentHit | undefined> {
@@ -69,7 +71,7 @@ export class MemoryAffinity implements LastAgentSource {
     signal.throwIfAborted();
     const hits = (this.entries.get(e164) ?? [])
       .filter((e) => e.endedAtMs >= since.toMillis() && (q.attempts || e.via === 'talk'))
-      .map((e): LastAgentHit => ({ agent: e.agent, endedAt: DateTime.fromMillis(e.endedAtMs, { zone: 'utc' }), talkSeconds: e.talkSeconds, source: this.name, via: e.via }));
+      .map((e): LastAgentHit => ({ agent: e.agent, endedAt: DateTime.fromMillis(e.endedAtMs, { zone: 'utc' }), talkSeconds: e.talkSeconds, source: this.name, via: e.via, ...(e.pbx ? { pbx: e.pbx } : {}) }));
     return distinctAgents(hits, q.limit);
   }
 
