@@ -8,6 +8,7 @@ import AmiClient, { type AmiMessage } from 'asterisk-ami-client';
 import type { Logger } from '../log.js';
 import { backoffDelay, sleep } from '../backoff.js';
 import { sanitizeAction } from './sanitize.js';
+import { installAmiStreamFastPath } from './events-stream-fast-path.js';
 
 export type AmiEvent = AmiMessage & { Event: string };
 
@@ -48,6 +49,8 @@ export class AmiConnection extends EventEmitter {
 
   constructor(private readonly opts: AmiOptions, private readonly log: Logger) {
     super();
+    // The library's socket parser is quadratic in the read size (see the module).
+    installAmiStreamFastPath();
   }
 
   /**
