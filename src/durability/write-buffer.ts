@@ -80,6 +80,22 @@ export class WriteBuffer<T, R> {
     }
   }
 
+  /**
+   * Puts back, in front and in order, items whose write was acknowledged but did not
+   * reach the disk after all (a batch commit that failed). Beyond `max` too: they were
+   * accepted, so refusing them now would lose them.
+   */
+  holdFront(items: readonly T[], err: unknown): void {
+    if (items.length === 0) return;
+    if (this.closed) {
+      this.o.log.error({ store: this.o.name, lost: items.length, err }, 'records acknowledged but not written to DATA_DIR while stopping');
+      return;
+    }
+    this.queue.unshift(...items);
+    this.failed(err);
+    this.schedule();
+  }
+
   /** Tries the queue now (e.g. in a test, or when an operator says the disk is back). */
   flush(): void {
     clearTimeout(this.timer);
