@@ -18,6 +18,8 @@ import { DateTime } from 'luxon';
 import { pino } from 'pino';
 import { cdrFromAmiEvent } from '../../src/cdr/from-ami.js';
 import { Journal } from '../../src/cdr/journal.js';
+import { JournalWriter } from '../../src/durability/journal-writer.js';
+import { installAmiStreamFastPath } from '../../src/ami/events-stream-fast-path.js';
 import { Shipper } from '../../src/cdr/shipper.js';
 import { installTemplates } from '../../src/cdr/index-template.js';
 import { DidPolicies } from '../../src/routing/did-policy.js';
@@ -83,6 +85,7 @@ async function runOnce(esUrl: string, tpl: Ev[], run: number, mode: 'wire64k' | 
   const client = new Client({ node: esUrl });
   await installTemplates(client, prefix);
   const journal = new Journal(dir);
+  const journalWrites = new JournalWriter(journal, { max: 10_000, log: pino({ level: 'silent' }) });
   const memory = new MemoryAffinity();
   const recent = new RecentDecisions();
   const policies = DidPolicies.fromConfig({ STICKY_WINDOW: 1800_000, AGENT_RING_TIMEOUT: 20_000, FALLBACK_CONTEXT: 'ivr', FALLBACK_EXTENSION: 's' });
@@ -100,7 +103,7 @@ async function runOnce(esUrl: string, tpl: Ev[], run: number, mode: 'wire64k' | 
       annotate: (uniqueid, linkedid) => recent.annotate(uniqueid, linkedid),
     });
     if (!doc) return;
-    if (journal.append(doc)) {
+    if (journalWrites.append(doc) === 'new') {
       docs++;
       memory.rememberCdr(doc);
       shipper.notify();
@@ -201,6 +204,8 @@ function breakdown(tpl: Ev[]) {
 }
 
 const { events: tpl, source } = templates();
+// What src/ami/connection.ts does (BENCH_AMI_LIBRARY_PARSER=1: the library as published).
+if (process.env.BENCH_AMI_LIBRARY_PARSER !== '1') installAmiStreamFastPath();
 const es = await startEsDoubleProcess();
 try {
   const runs = [];
