@@ -2,9 +2,10 @@
 // Measures (cost/measure.ts), then writes its section into RESULTS.md between
 // markers (run.ts regenerates the rest of the file) and the plot next to it.
 //   test/harness/netns-run.sh <ns> npx tsx test/bench/cost.ts
+// Rendering differs from measuring only in BENCH_COST_FROM (below).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { measureCost } from './cost/measure.js';
+import { measureCost, type CostResults } from './cost/measure.js';
 import { renderSection, renderSvg } from './cost/render.js';
 
 const here = import.meta.dirname;
@@ -13,8 +14,10 @@ const svgName = 'cost-by-rate.svg';
 const BEGIN = '<!-- cost.ts: begin -->';
 const END = '<!-- cost.ts: end -->';
 
-const results = await measureCost();
-writeFileSync(resolve(here, 'cost-results.json'), `${JSON.stringify(results, null, 1)}\n`);
+// BENCH_COST_FROM=<cost-results.json>: render an earlier run again, measure nothing.
+const from = process.env.BENCH_COST_FROM;
+const results = from ? (JSON.parse(readFileSync(from, 'utf8')) as CostResults) : await measureCost();
+if (!from) writeFileSync(resolve(here, 'cost-results.json'), `${JSON.stringify(results, null, 1)}\n`);
 const section = `${BEGIN}\n${renderSection(results, svgName)}\n${END}`;
 const current = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '';
 const a = current.indexOf(BEGIN);

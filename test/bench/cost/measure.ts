@@ -111,8 +111,8 @@ export async function measureCost(): Promise<CostResults> {
     addBenchAgents(T.BENCH_AGENT_FIRST, T.BENCH_AGENTS, T.BENCH_AGENT_PORT);
     cleanups.push(() => removeBenchAgents());
     const phones: AgentPhone[] = [];
-    for (const port of [5071, 5072, 5073, T.BENCH_AGENT_PORT]) phones.push(await startPhone(port, work));
     cleanups.push(() => Promise.all(phones.map((p) => p.stop())));
+    for (const port of [5071, 5072, 5073, T.BENCH_AGENT_PORT]) phones.push(await startPhone(port, work));
     await waitEndpointState('1002', 'online', 20_000);
     const [, phone1002, , benchPhone] = phones as [AgentPhone, AgentPhone, AgentPhone, AgentPhone];
 

@@ -64,7 +64,7 @@ export function renderSection(r: CostResults, svgName: string): string {
 
 /** Two panels side by side: INVITE → 200 OK p50 by rate, router CPU ms per call by rate; routed vs unrouted. */
 export function renderSvg(r: CostResults): string {
-  const W = 880;
+  const W = 980;
   const H = 340;
   const panelW = 380;
   const panelH = 230;
@@ -77,7 +77,7 @@ export function renderSvg(r: CostResults): string {
     { title: 'Router CPU per call (ms, idle subtracted)', routed: series('router', (x) => x.cpuMsPerCall), unrouted: series('baseline', (x) => x.cpuMsPerCall), target: TARGETS.routedCpuMs },
   ];
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`, `<rect width="${W}" height="${H}" fill="white"/>`, `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15">sticky-router cost by call rate (load ${r.loads.map((l) => l.load[0]).join(', ')})</text>`];
+  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`, `<rect width="${W}" height="${H}" fill="white"/>`, `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15">sticky-router cost by call rate (shared machine: 1-min load ${fmt(Math.min(...r.loads.map((l) => l.load[0]!)), 1)}–${fmt(Math.max(...r.loads.map((l) => l.load[0]!)), 1)} during the run)</text>`];
   panels.forEach((p, i) => {
     const x0 = lefts[i]!;
     const vals = [...p.routed, ...p.unrouted, ...(p.target !== undefined ? [p.target] : [])].filter(Number.isFinite);
