@@ -119,7 +119,7 @@ export async function measureCost(): Promise<CostResults> {
     noteLoad('idle: start');
     // BENCH_ROUTER_CPU_PROF=<dir>: the router writes a V8 CPU profile there when it stops (lib/cpu-profile-hook.mjs).
     const hook = join(import.meta.dirname, '..', 'lib', 'cpu-profile-hook.mjs');
-    const prof = env.BENCH_ROUTER_CPU_PROF ? { NODE_OPTIONS: `--import ${hook}`, BENCH_CPU_PROF_DIR: env.BENCH_ROUTER_CPU_PROF } : {};
+    const prof: Record<string, string> = env.BENCH_ROUTER_CPU_PROF ? { NODE_OPTIONS: `--import ${hook}`, BENCH_CPU_PROF_DIR: env.BENCH_ROUTER_CPU_PROF } : {};
     const router = await startBenchRouter({ DATA_DIR: dataDir, ...prof }, join(work, 'router-cost.log'));
     cleanups.push(() => router.stop());
     say(`idle: ${IDLE_S} s right after start, then ${IDLE_S} s after a ${IDLE_S} s warm-up`);
