@@ -30,6 +30,7 @@ export class JournalWriter {
       log: o.log,
       // Committed with the other appends of this event-loop turn (Journal.appendInTurn).
       write: (i) => journal.appendInTurn(i.doc, i.kind),
+      commit: () => journal.commitTurn(),
       onWritten: (i, added) => {
         this.held.delete(i.doc.id);
         o.onWritten?.(i.doc, added);

@@ -18,6 +18,12 @@ export interface WriteBufferOptions<T, R> {
   /** Items held at most; beyond it new items are refused (counted, logged once per episode). */
   max: number;
   log: Logger;
+  /**
+   * Makes what `write` wrote durable, where writes are batched (the journal's per-turn
+   * commit). A failed commit hands its items back through holdFront; the buffer is
+   * recovered only once the commit went through.
+   */
+  commit?: () => void;
   /** After a buffered item was finally written. */
   onWritten?: (item: T, result: R) => void;
   onStateChange?: (state: WriteState) => void;
@@ -119,6 +125,9 @@ export class WriteBuffer<T, R> {
       this.queue.shift();
       this.o.onWritten?.(item, result);
     }
+    this.o.commit?.();
+    // A failed commit put its items back in front (holdFront) and scheduled a retry.
+    if (this.queue.length > 0) return;
     this.recovered();
   }
 

@@ -58,7 +58,9 @@ test('any other write commits the turn first, in order (a watermark never passes
 test('a failed turn commit: its records go back to the write buffer in front, in order, and are written once later', async () => {
   const dir = tempDir();
   const j = new Journal(dir);
-  const writer = new JournalWriter(j, { max: 5, log: pino({ level: 'silent' }) });
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({ level: 'debug' }, { write: (x: string) => void lines.push(JSON.parse(x) as Record<string, unknown>) });
+  const writer = new JournalWriter(j, { max: 5, log });
   const commit = (j as unknown as { writes: { commit: { run: () => unknown } } }).writes.commit;
   const realRun = commit.run.bind(commit);
   let fail = true;
@@ -74,6 +76,11 @@ test('a failed turn commit: its records go back to the write buffer in front, in
   assert.equal(all(j).length, 0, 'rolled back');
   assert.equal(writer.append(docs[2]!), 'known', 'a resend of a held record is not held twice');
   assert.equal(writer.append(makeCdr(8, { start: t0 })), 'refused', 'the bound still applies to new records');
+  // A retry while the commit still fails: written into the turn, not committed, so not recovered.
+  writer.buffer.flush();
+  assert.equal(writer.failing, true, 'not declared writable while its commit fails');
+  assert.equal(writer.buffer.size, 8);
+  assert.equal(lines.filter((l) => /cannot write to DATA_DIR|DATA_DIR writable again/.test(String(l.msg))).length, 1, 'one log line for the episode so far');
   fail = false;
   writer.buffer.flush();
   await tick();
@@ -81,6 +88,7 @@ test('a failed turn commit: its records go back to the write buffer in front, in
   const reader = new Journal(dir, { readonly: true });
   const ids = all(reader);
   assert.deepEqual(ids, docs.map((d) => d.id), 'each once, in arrival order');
+  assert.deepEqual(lines.filter((l) => /cannot write to DATA_DIR|DATA_DIR writable again/.test(String(l.msg))).map((l) => l.level), [50, 40], 'one line when it failed, one when everything was written');
   reader.close();
   j.close();
 });
