@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { Database } from '../../src/storage/sqlite.js';
 import { pino } from 'pino';
 import { cdrFromAmiEvent } from '../../src/cdr/from-ami.js';
 import { Journal } from '../../src/cdr/journal.js';
