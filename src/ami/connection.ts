@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import { backoffDelay, sleep } from '../backoff.js';
 import { sanitizeAction, type AmiFieldValue } from './sanitize.js';
 import { withTimeout } from '../timeout.js';
+import { installAmiStreamFastPath } from './events-stream-fast-path.js';
 
 export type AmiEvent = AmiMessage & { Event: string };
 
@@ -50,6 +51,8 @@ export class AmiConnection extends EventEmitter<AmiConnectionEvents> {
 
   constructor(private readonly opts: AmiOptions, private readonly log: Logger) {
     super();
+    // The library's socket parser is quadratic in the read size (see the module).
+    installAmiStreamFastPath();
   }
 
   /**

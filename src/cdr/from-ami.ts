@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { DateTime } from 'luxon';
 import type { CountryCode } from 'libphonenumber-js';
 import { normalizeNumber } from '../numbers.js';
-import { pbxTimes, type PbxTimes } from './pbx-time.js';
+import { isoUtc, pbxTimes, type PbxTimes } from './pbx-time.js';
 import type { CdrDocument, Direction } from './schema.js';
 import { callQuality } from './quality.js';
 
@@ -97,7 +97,7 @@ export function cdrFromAmiEvent(e: AmiFields, opts: CdrFromAmiOptions): CdrDocum
   );
   if (!uniqueid || !times) return undefined;
   opts.onTimes?.(times);
-  const iso = (t: DateTime | undefined) => t?.toUTC().toISO() ?? undefined;
+  const iso = (t: DateTime | undefined) => (t ? isoUtc(t) : undefined);
   const end = iso(times.end)!;
   const start = iso(times.start);
   const linkedid = f('LinkedID') || undefined;

@@ -47,7 +47,6 @@ export interface PbxTimes {
   offsetMinutes: number;
 }
 
-const WALL = 'yyyy-MM-dd HH:mm:ss';
 const QUARTER_HOUR_MS = 15 * 60_000;
 
 /** The CDR's instants, or undefined without a usable end time. */
@@ -118,16 +117,44 @@ export function instantInZone(wall: number, zone: IANAZone, ref?: number): numbe
   return notAfter.length > 0 ? notAfter[notAfter.length - 1]! : candidates[0]!;
 }
 
-function wallMs(raw: string | undefined): number | undefined {
+// cdr_manager's "YYYY-MM-DD HH:MM:SS", read as UTC wall clock: what luxon's
+// fromFormat(raw, 'yyyy-MM-dd HH:mm:ss', { zone: 'utc' }) accepts (exact shape, real
+// calendar dates, 24:00:00 as the next midnight), at a tenth of its cost: three per
+// CDR on the event loop (the unit test checks the two agree).
+const WALL_RE = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
+
+export function wallMs(raw: string | undefined): number | undefined {
   if (!raw) return undefined;
-  try {
-    const t = DateTime.fromFormat(raw, WALL, { zone: 'utc' });
-    return t.isValid ? t.toMillis() : undefined;
-  } catch {
-    // Settings.throwOnInvalid makes luxon throw instead of returning an invalid DateTime.
-    return undefined;
-  }
+  const m = WALL_RE.exec(raw);
+  if (!m) return undefined;
+  const y = Number(m[1]);
+  const mo = Number(m[2]);
+  const d = Number(m[3]);
+  const h = Number(m[4]);
+  const mi = Number(m[5]);
+  const s = Number(m[6]);
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || mi > 59 || s > 59) return undefined;
+  if (h > 24 || (h === 24 && (mi > 0 || s > 0))) return undefined;
+  // setUTCFullYear: Date.UTC would read years 0000-0099 as 1900-1999.
+  const t = new Date(0);
+  t.setUTCFullYear(y, mo - 1, d);
+  t.setUTCHours(h, mi, s, 0);
+  return t.getTime();
 }
+
+function daysInMonth(y: number, mo: number): number {
+  if (mo === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
+  return mo === 4 || mo === 6 || mo === 9 || mo === 11 ? 30 : 31;
+}
+
+/** ISO 8601 in UTC with milliseconds, as luxon's toUTC().toISO() writes it. */
+export function isoUtc(t: DateTime): string {
+  const ms = t.toMillis();
+  // Date writes years outside 0000-9999 with six digits and a sign; leave those to luxon.
+  return ms >= MIN_4_DIGIT_MS && ms <= MAX_4_DIGIT_MS ? new Date(ms).toISOString() : t.toUTC().toISO()!;
+}
+const MIN_4_DIGIT_MS = -62167219200000; // 0000-01-01T00:00:00.000Z
+const MAX_4_DIGIT_MS = 253402300799999; // 9999-12-31T23:59:59.999Z
 
 /** "1764590000.123456" → ms; 0 (AnswerEpoch of an unanswered call) and garbage → undefined. */
 function epoch(raw: string | undefined): number | undefined {

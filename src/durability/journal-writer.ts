@@ -1,15 +1,14 @@
 // The journal's writes through a WriteBuffer: a CDR or abandon record that the
 // disk refuses is held in memory, in order, and written when the disk takes it.
-import type { Journal, JournalDoc, RecordKind } from '../cdr/journal.js';
+// Appends are committed once per event-loop turn (Journal.appendInTurn); when that
+// commit fails, the turn's records are held here like any refused write.
+import type { Journal, JournalDoc, RecordKind, TurnItem } from '../cdr/journal.js';
 import type { Logger } from '../log.js';
 import { WriteBuffer, type WriteState } from './write-buffer.js';
 
 export type AppendOutcome = 'new' | 'known' | 'buffered' | 'refused';
 
-interface Item {
-  doc: JournalDoc;
-  kind: RecordKind;
-}
+type Item = TurnItem;
 
 export interface JournalWriterOptions {
   max: number;
@@ -29,13 +28,20 @@ export class JournalWriter {
       name: 'journal',
       max: o.max,
       log: o.log,
-      write: (i) => journal.append(i.doc, i.kind),
+      // Committed with the other appends of this event-loop turn (Journal.appendInTurn).
+      write: (i) => journal.appendInTurn(i.doc, i.kind),
+      commit: () => journal.commitTurn(),
       onWritten: (i, added) => {
         this.held.delete(i.doc.id);
         o.onWritten?.(i.doc, added);
       },
       onStateChange: o.onStateChange,
     });
+    // A turn whose commit failed: its records were reported 'new'; hold them, first and in order.
+    journal.onTurnFailed = (items, err) => {
+      for (const i of items) this.held.add(i.doc.id);
+      this.buffer.holdFront(items, err);
+    };
   }
 
   append(doc: JournalDoc, kind: RecordKind = 'cdr'): AppendOutcome {

@@ -18,6 +18,12 @@ export interface WriteBufferOptions<T, R> {
   /** Items held at most; beyond it new items are refused (counted, logged once per episode). */
   max: number;
   log: Logger;
+  /**
+   * Makes what `write` wrote durable, where writes are batched (the journal's per-turn
+   * commit). A failed commit hands its items back through holdFront; the buffer is
+   * recovered only once the commit went through.
+   */
+  commit?: () => void;
   /** After a buffered item was finally written. */
   onWritten?: (item: T, result: R) => void;
   onStateChange?: (state: WriteState) => void;
@@ -80,6 +86,22 @@ export class WriteBuffer<T, R> {
     }
   }
 
+  /**
+   * Puts back, in front and in order, items whose write was acknowledged but did not
+   * reach the disk after all (a batch commit that failed). Beyond `max` too: they were
+   * accepted, so refusing them now would lose them.
+   */
+  holdFront(items: readonly T[], err: unknown): void {
+    if (items.length === 0) return;
+    if (this.closed) {
+      this.o.log.error({ store: this.o.name, lost: items.length, err }, 'records acknowledged but not written to DATA_DIR while stopping');
+      return;
+    }
+    this.queue.unshift(...items);
+    this.failed(err);
+    this.schedule();
+  }
+
   /** Tries the queue now (e.g. in a test, or when an operator says the disk is back). */
   flush(): void {
     clearTimeout(this.timer);
@@ -103,6 +125,9 @@ export class WriteBuffer<T, R> {
       this.queue.shift();
       this.o.onWritten?.(item, result);
     }
+    this.o.commit?.();
+    // A failed commit put its items back in front (holdFront) and scheduled a retry.
+    if (this.queue.length > 0) return;
     this.recovered();
   }
 

@@ -4,7 +4,6 @@
 //   AMI socket is piped through) → CdrIngest (forged check, cdrFromAmiEvent,
 //   Journal.append on disk first, MemoryAffinity.rememberCdr, Shipper.notify) →
 //   Shipper bulk-indexes into the Elasticsearch double (its own process, over HTTP).
-// (The router appends through its write buffer; here the journal takes every write.)
 // The events are clones of real Cdr events captured from the harness's AMI during
 // the call stages (BENCH_CDR_TEMPLATES), with fresh ids, numbers, channels and
 // times; without a capture, the project's real-shaped fixtures are used.
@@ -20,6 +19,8 @@ import { pino } from 'pino';
 import { cdrFromAmiEvent } from '../../src/cdr/from-ami.js';
 import { CdrIngest } from '../../src/cdr/ingest.js';
 import { Journal } from '../../src/cdr/journal.js';
+import { JournalWriter } from '../../src/durability/journal-writer.js';
+import { installAmiStreamFastPath } from '../../src/ami/events-stream-fast-path.js';
 import { Shipper } from '../../src/cdr/shipper.js';
 import { installTemplates } from '../../src/cdr/index-template.js';
 import { DidPolicies } from '../../src/routing/did-policy.js';
@@ -85,6 +86,7 @@ async function runOnce(esUrl: string, tpl: Ev[], run: number, mode: 'wire64k' | 
   const client = new Client({ node: esUrl });
   await installTemplates(client, prefix);
   const journal = new Journal(dir);
+  const journalWrites = new JournalWriter(journal, { max: 10_000, log: pino({ level: 'silent' }) });
   const memory = new MemoryAffinity();
   const recent = new RecentDecisions();
   const policies = DidPolicies.fromConfig({ STICKY_WINDOW: 1800_000, AGENT_RING_TIMEOUT: 20_000, FALLBACK_CONTEXT: 'ivr', FALLBACK_EXTENSION: 's' });
@@ -93,10 +95,10 @@ async function runOnce(esUrl: string, tpl: Ev[], run: number, mode: 'wire64k' | 
   let docs = 0;
   // The router's own ingest (src/cdr/ingest.ts), with the router's default settings.
   const ingest = new CdrIngest({
-    store: { append: (doc) => (journal.append(doc) ? 'new' : 'known') },
-    learn: (doc) => {
+    store: journalWrites,
+    learn: (doc, held) => {
       memory.rememberCdr(doc);
-      shipper.notify();
+      if (!held) shipper.notify();
     },
     log: pino({ level: 'silent' }),
     mapping: {
@@ -205,6 +207,8 @@ function breakdown(tpl: Ev[]) {
 }
 
 const { events: tpl, source } = templates();
+// What src/ami/connection.ts does (BENCH_AMI_LIBRARY_PARSER=1: the library as published).
+if (process.env.BENCH_AMI_LIBRARY_PARSER !== '1') installAmiStreamFastPath();
 const es = await startEsDoubleProcess();
 try {
   const runs = [];

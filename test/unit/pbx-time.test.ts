@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DateTime, IANAZone } from 'luxon';
-import { instantInZone, pbxTimes } from '../../src/cdr/pbx-time.js';
+import { instantInZone, isoUtc, pbxTimes, wallMs } from '../../src/cdr/pbx-time.js';
 import { cdrFromAmiEvent } from '../../src/cdr/from-ami.js';
 import { queueAnsweredBy1002 } from '../support/fixtures/cdrs.js';
 
@@ -105,4 +105,34 @@ test('cdrFromAmiEvent: a New York PBX with epoch fields gives UTC @timestamp; wi
   const withTimestamp = cdrFromAmiEvent({ ...e, Timestamp: epochOf('2025-06-01T10:02:08Z') }, { minTalkSeconds: () => 1 });
   assert.equal(withTimestamp?.['@timestamp'], '2025-06-01T10:02:07.000Z');
   assert.equal(withTimestamp?.asterisk.start, '2025-06-01T10:00:00.000Z');
+});
+
+test('wallMs reads exactly what luxon fromFormat reads (shape, calendar, 24:00:00), and isoUtc writes what toISO writes', () => {
+  const luxon = (raw: string) => {
+    try {
+      const t = DateTime.fromFormat(raw, 'yyyy-MM-dd HH:mm:ss', { zone: 'utc' });
+      return t.isValid ? t.toMillis() : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const cases = [
+    '2025-06-01 10:00:07', '2024-02-29 23:59:59', '2025-02-29 10:00:00', '2100-02-29 00:00:00', '2000-02-29 00:00:00',
+    '2025-04-31 10:00:00', '2025-12-31 24:00:00', '2025-06-01 24:00:01', '2025-06-01 24:01:00', '2025-06-01 25:00:00',
+    '2025-06-01 23:60:00', '2025-06-01 23:59:60', '2025-13-01 10:00:00', '2025-00-01 10:00:00', '2025-06-00 10:00:00',
+    '0000-01-01 00:00:00', '0025-06-01 10:00:00', '9999-12-31 23:59:59', '2025-06-01 10:00:07 ', ' 2025-06-01 10:00:07',
+    '2025-6-1 10:00:07', '2025-06-01T10:00:07', '2025-06-01  10:00:07', '2025-06-01 10:00', '', 'garbage', '١٢٣٤-06-01 10:00:07',
+  ];
+  let seed = 11;
+  const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  const two = (n: number) => String(n).padStart(2, '0');
+  for (let i = 0; i < 3000; i++) {
+    cases.push(`${String(1990 + rnd(120)).padStart(4, '0')}-${two(rnd(14))}-${two(rnd(33))} ${two(rnd(26))}:${two(rnd(61))}:${two(rnd(61))}`);
+  }
+  for (const raw of cases) assert.equal(wallMs(raw), luxon(raw), JSON.stringify(raw));
+  for (const ms of [0, 1748772007123, -62167219200000, 253402300799999, 253402300800000, -62167219200001]) {
+    const t = DateTime.fromMillis(ms, { zone: 'utc' });
+    assert.equal(isoUtc(t), t.toUTC().toISO(), String(ms));
+    assert.equal(isoUtc(t.setZone('America/New_York')), t.toUTC().toISO(), `${ms} in New York`);
+  }
 });

@@ -60,7 +60,10 @@ export class MemoryAffinity implements LastAgentSource {
   /** Learns from a CDR: only a real conversation (talked) with a known customer and agent. */
   rememberCdr(doc: CdrDocument): void {
     if (!(doc.talked || doc.attempt) || !doc.customer_e164 || !doc.agent) return;
-    this.remember(doc.customer_e164, doc.agent, DateTime.fromISO(doc['@timestamp'], { zone: 'utc' }), doc.talk_seconds, doc.talked ? 'talk' : 'attempt', doc.agent_pbx);
+    // Date.parse: @timestamp is our own ISO text (the journal has already checked it), and luxon's ISO parser costs ~5 µs per CDR.
+    const endedAtMs = Date.parse(doc['@timestamp']);
+    if (!Number.isFinite(endedAtMs)) return;
+    this.remember(doc.customer_e164, doc.agent, DateTime.fromMillis(endedAtMs, { zone: 'utc' }), doc.talk_seconds, doc.talked ? 'talk' : 'attempt', doc.agent_pbx);
   }
 
   async lastAgentFor(e164: string, since: DateTime, signal: AbortSignal): Promise<LastAgentHit | undefined> {
