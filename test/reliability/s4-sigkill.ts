@@ -71,9 +71,11 @@ export async function s4Sigkill(ctx: Ctx, sc: Scenario): Promise<void> {
   }
   // Channels the killed router left in Stasis: does anything ever move them on?
   const chans = await ariGet<{ id: string; name: string; state: string; dialplan?: { app_name?: string } }[]>('/channels');
-  stuck = chans.filter((c) => inStasisAtKill.includes(c.id)).map((c) => ({ name: c.name, state: `${c.state} in ${c.dialplan?.app_name}` }));
+  // Still in Stasis, that is: one handed off just before the kill may still be talking.
+  const left = chans.filter((c) => inStasisAtKill.includes(c.id) && c.dialplan?.app_name === 'Stasis');
+  stuck = left.map((c) => ({ name: c.name, state: `${c.state} in ${c.dialplan?.app_name}` }));
   // sipp gives up without a CANCEL: hang the stranded channels up so the next scenario starts clean.
-  const stuckIds = chans.filter((c) => inStasisAtKill.includes(c.id)).map((c) => c.id);
+  const stuckIds = left.map((c) => c.id);
   await Promise.all(stuckIds.map((id) => fetch(`${harnessEnv.ARI_URL}/ari/channels/${encodeURIComponent(id)}`, { method: 'DELETE', headers: { authorization: `Basic ${Buffer.from(`${harnessEnv.ARI_USERNAME}:${harnessEnv.ARI_PASSWORD}`).toString('base64')}` } })));
   await waitChannelsGone(30_000).catch(() => undefined);
   await sleep(2000);
