@@ -42,12 +42,16 @@ export async function s4Sigkill(ctx: Ctx, sc: Scenario): Promise<void> {
   try {
     await sleep(8000);
     // Kill while a call is inside Stasis (its lookup is waiting on the slow cluster).
-    await waitUntil(async () => (await ariGet<{ channel_ids: string[] }>(`/applications/sticky-router`)).channel_ids.length > 0, 6000, 20);
+    let beforeKill: string[] = [];
+    await waitUntil(async () => (beforeKill = (await ariGet<{ channel_ids: string[] }>(`/applications/sticky-router`)).channel_ids).length > 0, 6000, 20);
     first.proc.kill('SIGKILL');
     killAt = Date.now();
     await new Promise((r) => first.proc.once('exit', r));
     await sleep(300);
-    inStasisAtKill = (await ariGet<{ channel_ids: string[] }>(`/applications/sticky-router`)).channel_ids;
+    // Asterisk drops an app whose WebSocket closed once none of its channels is left in
+    // it (404): then the channels seen ≤ 20 ms before the kill are the ones to follow.
+    const after = await ariGet<{ channel_ids: string[] }>(`/applications/sticky-router`).then((a) => a.channel_ids, () => [] as string[]);
+    inStasisAtKill = [...new Set([...beforeKill, ...after])];
     await sleep(DOWN_MS);
     double.setLatency(0);
     const unshippedAtRestart = journalBacklog(dataDir).backlog;
@@ -63,9 +67,11 @@ export async function s4Sigkill(ctx: Ctx, sc: Scenario): Promise<void> {
   }
   // Channels the killed router left in Stasis: does anything ever move them on?
   const chans = await ariGet<{ id: string; name: string; state: string; dialplan?: { app_name?: string } }[]>('/channels');
-  stuck = chans.filter((c) => inStasisAtKill.includes(c.id)).map((c) => ({ name: c.name, state: `${c.state} in ${c.dialplan?.app_name}` }));
+  // Still in Stasis, that is: one handed off just before the kill may still be talking.
+  const left = chans.filter((c) => inStasisAtKill.includes(c.id) && c.dialplan?.app_name === 'Stasis');
+  stuck = left.map((c) => ({ name: c.name, state: `${c.state} in ${c.dialplan?.app_name}` }));
   // sipp gives up without a CANCEL: hang the stranded channels up so the next scenario starts clean.
-  const stuckIds = chans.filter((c) => inStasisAtKill.includes(c.id)).map((c) => c.id);
+  const stuckIds = left.map((c) => c.id);
   await Promise.all(stuckIds.map((id) => fetch(`${harnessEnv.ARI_URL}/ari/channels/${encodeURIComponent(id)}`, { method: 'DELETE', headers: { authorization: `Basic ${Buffer.from(`${harnessEnv.ARI_USERNAME}:${harnessEnv.ARI_PASSWORD}`).toString('base64')}` } })));
   await waitChannelsGone(30_000).catch(() => undefined);
   await sleep(2000);
