@@ -30,6 +30,8 @@ const allowed: Record<string, Set<string>> = {
   // Queue state (src/queue/members.ts): a snapshot at every (re)connect, constant fields.
   queuestatus: new Set(['action', 'actionid']),
   getconfig: new Set(['action', 'actionid', 'filename']),
+  // The PBX's name (src/pbx: SystemName), read once per session: no fields at all.
+  coresettings: new Set(['action', 'actionid']),
 };
 
 export function parseAmiWire(tap: TcpTap, since = 0): WireReport {

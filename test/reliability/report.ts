@@ -89,7 +89,7 @@ export function writeReport(path: string, info: RunInfo, scenarios: Scenario[], 
   out.push('- Times "at the router" come from the router\'s own log lines (pino `time`); "external" times come from an independent AMI session in the test process (the observer, connected straight to Asterisk, not through the tap), timestamped on arrival.');
   out.push('- ARI answering again = the first 200 from `GET /ari/asterisk/info` after the harness `restart()` (polled every ~100 ms).');
   out.push('- CDR accounting: the Cdr events the observer received are turned into documents with the product\'s own `cdrFromAmiEvent` (deterministic id), and compared with the router\'s journal and the double\'s stored documents: lost = produced − stored; duplicates = the same `_id` twice across daily indices, or more documents for one `asterisk.uniqueid` than Asterisk produced for it (a ringall queue call has one CDR per member rung).');
-  out.push('- AMI injection: every byte the router wrote to AMI passes through a TCP tap; it is parsed back into actions and every action must be Login/Ping/QueueLog/Filter/QueueStatus/GetConfig/Logoff with only their known keys and well-formed `Key: Value` lines.');
+  out.push('- AMI injection: every byte the router wrote to AMI passes through a TCP tap; it is parsed back into actions and every action must be Login/Ping/QueueLog/Filter/QueueStatus/GetConfig/CoreSettings/Logoff with only their known keys and well-formed `Key: Value` lines.');
   out.push('- Secrets: every router process of the run has its stdout and stderr captured byte for byte (including start-up failures); the scan looks for each secret and its base64/url-encoded forms.');
   out.push('');
   writeFileSync(path, `${out.join('\n')}\n`);

@@ -156,7 +156,7 @@ export async function s5BadInput(ctx: Ctx, sc: Scenario): Promise<void> {
   const wire = parseAmiWire(ctx.amiTap);
   const queueLogs = wire.actions.slice(wireBefore).filter((a) => a.action === 'QueueLog');
   const enterMsgs = queueLogs.filter((a) => a.fields.some(([k, v]) => k === 'Event' && v === 'ENTERQUEUE')).map((a) => a.fields.find(([k]) => k === 'Message')?.[1] ?? '');
-  sc.check('nothing a caller sent reached AMI as a line of its own: every action the router wrote is Login/Ping/QueueLog/Filter/QueueStatus/GetConfig/Logoff with known keys', wire.problems.length === 0, wire.problems.length ? wire.problems.slice(0, 5).join(' | ') : `${wire.actions.length} actions parsed`);
+  sc.check('nothing a caller sent reached AMI as a line of its own: every action the router wrote is Login/Ping/QueueLog/Filter/QueueStatus/GetConfig/CoreSettings/Logoff with known keys', wire.problems.length === 0, wire.problems.length ? wire.problems.slice(0, 5).join(' | ') : `${wire.actions.length} actions parsed`);
   sc.check('the sticky-ring abandons wrote QueueLog with the caller text (the caller-controlled AMI path was exercised)', enterMsgs.length >= 3, enterMsgs.map((m) => JSON.stringify(m)).join(', '));
 
   const forged = forgedDocs.filter((d) => d.did === forgeDid);
