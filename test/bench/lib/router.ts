@@ -1,5 +1,7 @@
-// Runs the real router (`sticky-router start` from src, through tsx) against the
-// harness with production logging (LOG_LEVEL=info, ECS lines), and collects its
+// Runs the real router (`sticky-router start`) against the harness, as users run it:
+// the built dist/ (npm run build; what the systemd unit and the image start), or the
+// sources through tsx when BENCH_ROUTER_FROM=src (tsx's loader adds memory and start-up
+// time no installed router pays). Runs it against the harness with production logging (LOG_LEVEL=info, ECS lines), and collects its
 // decision records and its PID (for /proc/<pid>/stat CPU accounting).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -32,6 +34,9 @@ export interface BenchRouter {
   stop(): Promise<void>;
 }
 
+/** Which router the bench runs: dist (default, needs `npm run build`) or src. */
+export const routerFrom = (): 'dist' | 'src' => (process.env.BENCH_ROUTER_FROM === 'src' ? 'src' : 'dist');
+
 const msgOf = (l: Record<string, unknown>) => (l.message ?? l.msg) as string | undefined;
 
 function toDecision(l: Record<string, unknown>): DecisionLine | undefined {
@@ -46,7 +51,9 @@ function toDecision(l: Record<string, unknown>): DecisionLine | undefined {
 
 /** env: the router's environment on top of the harness's; logFile: where to keep its stdout (JSON lines). */
 export async function startBenchRouter(env: Record<string, string>, logFile?: string): Promise<BenchRouter> {
-  const proc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'start'], {
+  const fromSrc = routerFrom() === 'src';
+  const args = fromSrc ? ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'start'] : [join(root, 'dist/src/cli/main.js'), 'start'];
+  const proc: ChildProcess = spawn(process.execPath, args, {
     cwd: root,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...harnessEnv, LOG_LEVEL: 'info', HTTP_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
