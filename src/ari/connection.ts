@@ -9,6 +9,8 @@ import type { Logger } from '../log.js';
 import { backoffDelay, sleep } from '../backoff.js';
 import { guardClientSocket } from './guarded-socket.js';
 import { probeAri } from './probe.js';
+import { AriRest } from './rest.js';
+import { AriSession } from './session.js';
 
 export interface AriOptions {
   url: string;
@@ -32,19 +34,22 @@ function quietSwaggerLog(log: Logger): void {
 }
 
 interface AriConnectionEvents {
-  /** A fresh client whose app is registered: attach per-client event handlers here. */
-  ready: [client: Client];
+  /** A fresh session whose app is registered: attach per-session event handlers here. */
+  ready: [session: AriSession];
   lost: [reason: string];
 }
 
 export class AriConnection extends EventEmitter<AriConnectionEvents> {
   private stopped = new AbortController();
   private current: { client: Client; ws?: WebSocket } | undefined;
+  /** The call path's requests; one keep-alive agent for the process's life. */
+  private readonly rest: AriRest;
   reconnects = 0;
   rejectedFrames = 0;
 
   constructor(private readonly opts: AriOptions, private readonly log: Logger) {
     super();
+    this.rest = new AriRest({ url: opts.url, username: opts.username, password: opts.password });
   }
 
   get client(): Client | undefined {
@@ -67,6 +72,7 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
 
   async stop(): Promise<void> {
     this.stopped.abort();
+    this.rest.close();
     const c = this.current;
     this.current = undefined;
     if (c) {
@@ -108,6 +114,7 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
     const closedP = new Promise<string>((r) => (closed = r));
     let lastPong = Date.now();
     let ws: WebSocket | undefined;
+    const session = new AriSession(client, this.rest);
     const known = new Set(Object.keys((client as unknown as { _swagger: { apis: { events: { models: object } } } })._swagger.apis.events.models));
     guardClientSocket(client, {
       knownEventTypes: () => known,
@@ -118,6 +125,7 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
       onOpen: (s) => (ws = s),
       onClosed: (reason) => closed(reason),
       onPong: () => (lastPong = Date.now()),
+      direct: (frame) => session.dispatch(frame),
     });
     // ari-client's operations return Bluebird promises; log instead of "Unhandled rejection".
     client.on('APILoadError', (err: Error) => closed(`api load error: ${err.message}`));
@@ -130,7 +138,7 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
     this.current = { client, ws };
     if (this.reconnects++ > 0) this.log.info({ reconnects: this.reconnects - 1 }, 'ari reconnected');
     else this.log.info({ app: this.opts.app }, 'ari app registered');
-    this.emit('ready', client);
+    this.emit('ready', session);
 
     const every = this.opts.pingEveryMs ?? 2000;
     const deadAfter = this.opts.pongTimeoutMs ?? 4000;
@@ -153,6 +161,7 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
     clearInterval(pinger);
     this.stopped.signal.removeEventListener('abort', abort);
     this.current = undefined;
+    session.close();
     this.teardown(client, ws);
     if (!this.stopped.signal.aborted) {
       this.log.warn({ reason }, 'ari connection lost');

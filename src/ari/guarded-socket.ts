@@ -12,7 +12,15 @@ export interface SocketGuard {
   onOpen(ws: WebSocket): void;
   onClosed(reason: string): void;
   onPong(): void;
+  /**
+   * A valid frame, parsed once: return true when it was handled here and ari-client
+   * must not see it (the events the router reads itself, src/ari/session.ts).
+   */
+  direct?(frame: AriFrame): boolean;
 }
+
+/** A validated ARI event frame. */
+export type AriFrame = Record<string, unknown> & { type: string };
 
 type Listener = (...args: unknown[]) => void;
 
@@ -29,9 +37,10 @@ export function guardClientSocket(client: object, guard: SocketGuard): void {
           case 'message':
             return on('message', (data: unknown) => {
               const text = String(data);
-              const reason = frameProblem(text, guard.knownEventTypes());
-              if (reason) return guard.onRejectedFrame(reason, text.slice(0, 200));
+              const checked = checkFrame(text, guard.knownEventTypes());
+              if (typeof checked === 'string') return guard.onRejectedFrame(checked, text.slice(0, 200));
               try {
+                if (guard.direct?.(checked)) return;
                 listener(data);
               } catch (err) {
                 guard.onRejectedFrame(`library failed on the frame: ${(err as Error).message}`, text.slice(0, 200));
@@ -63,6 +72,12 @@ const isRef = (v: unknown): boolean => typeof v === 'object' && v !== null && ty
 
 /** Why a frame must not reach ari-client (and the router), or undefined when it may. */
 export function frameProblem(text: string, known: Set<string>): string | undefined {
+  const checked = checkFrame(text, known);
+  return typeof checked === 'string' ? checked : undefined;
+}
+
+/** The parsed frame, or why it must not reach ari-client (and the router). */
+function checkFrame(text: string, known: Set<string>): AriFrame | string {
   let frame: unknown;
   try {
     frame = JSON.parse(text);
@@ -78,5 +93,5 @@ export function frameProblem(text: string, known: Set<string>): string | undefin
   const f = frame as Record<string, unknown>;
   if ((channelEvents.has(type) || 'channel' in f) && !isRef(f.channel)) return `${type} without a channel object`;
   if ('bridge' in f && !isRef(f.bridge)) return `${type} with a bridge that is not an object with an id`;
-  return undefined;
+  return f as AriFrame;
 }

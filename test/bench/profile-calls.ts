@@ -19,6 +19,32 @@ import { addBenchAgents, cpuSeconds, ensureHarness, removeBenchAgents, stopHarne
 import { startBenchRouter } from './lib/router.js';
 import * as T from './stages/throughput.js';
 
+/** utime and stime (s) of each thread of pid, by thread name. */
+function threadCpu(pid: number): Map<string, { user: number; sys: number }> {
+  const out = new Map<string, { user: number; sys: number }>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const cur = out.get(name) ?? { user: 0, sys: 0 };
+      out.set(name, { user: cur.user + Number(f[11]) / 100, sys: cur.sys + Number(f[12]) / 100 });
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+function threadDelta(a: Map<string, { user: number; sys: number }>, b: Map<string, { user: number; sys: number }>, calls: number): string {
+  return [...b]
+    .map(([name, v]) => ({ name, user: v.user - (a.get(name)?.user ?? 0), sys: v.sys - (a.get(name)?.sys ?? 0) }))
+    .filter((d) => d.user + d.sys > 0)
+    .sort((x, y) => y.user + y.sys - (x.user + x.sys))
+    .map((d) => `${d.name} user ${((d.user * 1000) / calls).toFixed(2)} sys ${((d.sys * 1000) / calls).toFixed(2)} ms/call`)
+    .join('; ');
+}
+
 const outDir = resolve(process.argv[2] ?? 'profiles');
 const RATE = Number(process.env.PROFILE_RATE ?? 20);
 const SECONDS = Number(process.env.PROFILE_S ?? 10);
@@ -111,11 +137,13 @@ try {
     await sleep(500);
     ami.counts.clear();
     const c1 = cpuSeconds(router.pid);
+    const th1 = threadCpu(router.pid);
     signal();
     const res = await runCallers(lines, work, { rate: RATE, limit: 5000, timeoutS: SECONDS + 60 });
     await sleep(2000);
     signal();
     const cpu = cpuSeconds(router.pid) - c1;
+    say(`by thread: ${threadDelta(th1, threadCpu(router.pid), lines.length)}`);
     ami.close();
     const perCall = [...ami.counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${(n / lines.length).toFixed(2)}`);
     say(`AMI events per call through the router's filters: ${[...ami.counts.values()].reduce((a, b) => a + b, 0) / lines.length}: ${perCall.join(', ')}`);
