@@ -124,7 +124,7 @@ try {
   const signal = () => profiling && process.kill(router.pid, 'SIGUSR2');
   const router = await startBenchRouter({ DATA_DIR: dataDir, ...(profiling ? { NODE_OPTIONS: `--import ${hook}`, BENCH_CPU_PROF_DIR: outDir } : {}) }, join(work, 'router.log'));
   try {
-    await sleep(10_000); // start-up work settles
+    await sleep(Number(process.env.PROFILE_SETTLE_S ?? 10) * 1000); // start-up work settles
     const before = new Set(readdirSync(outDir));
     const c0 = cpuSeconds(router.pid);
     signal();
