@@ -19,6 +19,8 @@ declare module 'asterisk-ami-client' {
     connect(user: string, secret: string, options: { host: string; port: number }): Promise<unknown>;
     disconnect(): this;
     action(message: Record<string, string>, promisable: true): Promise<AmiMessage>;
+    /** Writes the action; the response arrives as a 'response' event with its ActionID. */
+    action(message: Record<string, string>, promisable: false): this;
     get isConnected(): boolean;
     _connection: { close(): void } | null;
   }

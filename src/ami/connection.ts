@@ -1,14 +1,14 @@
 // One AMI session for the whole process, around asterisk-ami-client's weak spots:
 // our own reconnect loop (forever, with backoff), our own ActionIDs (the library's
-// collide within a millisecond), a Ping watchdog that tears down a silently dead
+// collide within a millisecond) and response matching (pending-actions.ts), a Ping watchdog that tears down a silently dead
 // socket, and CR/LF stripped from every outgoing value.
-import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import AmiClient, { type AmiMessage } from 'asterisk-ami-client';
 import type { Logger } from '../log.js';
 import { backoffDelay, sleep } from '../backoff.js';
 import { sanitizeAction, type AmiFieldValue } from './sanitize.js';
 import { withTimeout } from '../timeout.js';
+import { PendingActions } from './pending-actions.js';
 import { installAmiStreamFastPath } from './events-stream-fast-path.js';
 
 export type AmiEvent = AmiMessage & { Event: string };
@@ -41,6 +41,7 @@ interface AmiConnectionEvents {
 
 export class AmiConnection extends EventEmitter<AmiConnectionEvents> {
   private client: AmiClient | undefined;
+  private readonly pending = new PendingActions();
   private stopped = new AbortController();
   reconnects = 0;
   connected = false;
@@ -79,14 +80,18 @@ export class AmiConnection extends EventEmitter<AmiConnectionEvents> {
     this.client?.disconnect();
     this.client = undefined;
     this.connected = false;
+    this.pending.failAll('AMI disconnected: the router is stopping');
   }
 
   /** Sends an action with a unique ActionID and sanitised values; rejects on error response or timeout. */
   async action(fields: Record<string, AmiFieldValue>, timeoutMs = this.opts.actionTimeoutMs ?? 5000): Promise<AmiMessage> {
     const client = this.client;
     if (!client || !this.connected) throw new Error('AMI not connected');
-    const msg = sanitizeAction({ ...fields, ActionID: randomUUID() });
-    const res = await withTimeout(client.action(msg, true), timeoutMs, `AMI ${msg.Action} timed out after ${timeoutMs} ms`);
+    const id = this.pending.nextId();
+    const msg = sanitizeAction({ ...fields, ActionID: id });
+    const answered = this.pending.wait(id, timeoutMs, `AMI ${msg.Action} timed out after ${timeoutMs} ms`);
+    client.action(msg, false);
+    const res = await answered;
     if (res.Response === 'Error') throw new Error(`AMI ${msg.Action} failed: ${res.Message ?? 'error'}`);
     return res;
   }
@@ -98,6 +103,8 @@ export class AmiConnection extends EventEmitter<AmiConnectionEvents> {
     client.on('data', () => {
       this.lastDataAt = Date.now();
     });
+    client.on('response', (r: AmiMessage) => this.pending.settle(r));
+    client.on('disconnect', () => this.pending.failAll('AMI disconnected before answering'));
     client.on('event', (e: AmiMessage) => {
       if (typeof e.Event !== 'string') return;
       try {
@@ -150,6 +157,7 @@ export class AmiConnection extends EventEmitter<AmiConnectionEvents> {
         if (this.stopped.signal.aborted) return;
         this.connected = false;
         this.client = undefined;
+        this.pending.failAll('AMI disconnected before answering');
         this.emit('disconnected');
         this.log.warn('ami disconnected; reconnecting');
       }
