@@ -125,7 +125,7 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
       onOpen: (s) => (ws = s),
       onClosed: (reason) => closed(reason),
       onPong: () => (lastPong = Date.now()),
-      direct: (frame) => session.dispatch(frame),
+      direct: (frame, receivedAt) => session.dispatch(frame, receivedAt),
     });
     // ari-client's operations return Bluebird promises; log instead of "Unhandled rejection".
     client.on('APILoadError', (err: Error) => closed(`api load error: ${err.message}`));

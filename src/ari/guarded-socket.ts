@@ -16,7 +16,7 @@ export interface SocketGuard {
    * A valid frame, parsed once: return true when it was handled here and ari-client
    * must not see it (the events the router reads itself, src/ari/session.ts).
    */
-  direct?(frame: AriFrame): boolean;
+  direct?(frame: AriFrame, receivedAt: number): boolean;
 }
 
 /** A validated ARI event frame. */
@@ -36,11 +36,12 @@ export function guardClientSocket(client: object, guard: SocketGuard): void {
         switch (event) {
           case 'message':
             return on('message', (data: unknown) => {
+              const receivedAt = performance.now();
               const text = String(data);
               const checked = checkFrame(text, guard.knownEventTypes());
               if (typeof checked === 'string') return guard.onRejectedFrame(checked, text.slice(0, 200));
               try {
-                if (guard.direct?.(checked)) return;
+                if (guard.direct?.(checked, receivedAt)) return;
                 listener(data);
               } catch (err) {
                 guard.onRejectedFrame(`library failed on the frame: ${(err as Error).message}`, text.slice(0, 200));

@@ -46,10 +46,11 @@ export class AriSession implements AriSessionClient {
   }
 
   /** From the guarded socket: true when the frame is one the router reads (ari-client then never sees it). */
-  dispatch(frame: AriFrame): boolean {
+  dispatch(frame: AriFrame, receivedAt: number): boolean {
     if (!directEvents.has(frame.type)) return false;
-    // ari-client's listeners get (event, channel); the router reads only plain fields of both.
-    this.events.emit(frame.type, frame, frame.channel);
+    // ari-client's listeners get (event, channel); the router reads only plain fields of
+    // both. receivedAt (performance.now() as the frame arrived): the router's own time.
+    this.events.emit(frame.type, frame, frame.channel, receivedAt);
     return true;
   }
 

@@ -16,7 +16,8 @@ export const stasisAppEvents = ['StasisStart', 'StasisEnd'] as const;
 
 /** The part of ari-client's Client the app uses (test/support/fake-ari.ts implements it too). */
 export interface StasisClient {
-  on(event: 'StasisStart', l: (event: StasisStart, channel: Channel) => void): unknown;
+  /** receivedAt: performance.now() when the frame arrived, where the session knows it. */
+  on(event: 'StasisStart', l: (event: StasisStart, channel: Channel, receivedAt?: number) => void): unknown;
   on(event: 'StasisEnd', l: (event: StasisEnd, channel: Channel) => void): unknown;
   applications: { get(o: { applicationName: string }): Promise<{ channel_ids?: string | string[] }> };
   channels: {
@@ -50,8 +51,8 @@ export class StasisApp {
   constructor(private readonly deps: StasisAppDeps) {}
 
   attach(client: StasisClient, app?: string): void {
-    client.on('StasisStart', (event: StasisStart, channel: Channel) => {
-      void this.onStart(client, event, channel).catch((err: Error) => this.deps.log.error({ err, channel: channel?.id }, 'stasis start failed'));
+    client.on('StasisStart', (event: StasisStart, channel: Channel, receivedAt?: number) => {
+      void this.onStart(client, event, channel, receivedAt ?? performance.now()).catch((err: Error) => this.deps.log.error({ err, channel: channel?.id }, 'stasis start failed'));
     });
     if (app) void this.rescueStranded(client, app);
     client.on('StasisEnd', (_event: StasisEnd, channel: Channel) => {
@@ -82,12 +83,13 @@ export class StasisApp {
     }
   }
 
-  private async onStart(client: StasisClient, event: StasisStart, channel: Channel): Promise<void> {
+  private async onStart(client: StasisClient, event: StasisStart, channel: Channel, receivedAt = performance.now()): Promise<void> {
     if (!channel?.id || this.inStasis.has(channel.id)) return;
     // Every channel we see entered Stasis from [sticky-inbound] with the DID as its
     // argument; the router originates nothing, so there are no agent legs to skip.
     const did = typeof event.args?.[0] === 'string' && event.args[0] !== '' ? event.args[0] : undefined;
     const life = this.deps.enter(newCall(channel.id, did, channel.caller?.number, this.deps));
+    life.call.frameAt = receivedAt;
     this.inStasis.set(channel.id, life);
     await routeCall(life, {
       ...this.deps,
@@ -97,6 +99,7 @@ export class StasisApp {
         try {
           // A queue member's interface (hot desk, Local/…@from-queue/n): [sticky-ring] dials STICKY_DIAL.
           if (d.action === 'ring' && d.dial) await client.channels.setChannelVar({ channelId: c.channelId, variable: channelVars.dial, value: d.dial });
+          c.continueIssuedAt = performance.now();
           await client.channels.continueInDialplan({ channelId: c.channelId, context: t.context, extension: t.extension, priority: t.priority });
         } catch (err) {
           this.deps.handOffFailed(life);

@@ -19,6 +19,13 @@ export class Call {
   /** Final reason: the decision's, updated by the ring outcome. */
   reason: Reason | undefined;
   handedOffAt: number | undefined;
+  /**
+   * performance.now() when the StasisStart frame arrived and when the hand-off's
+   * `continue` was issued: the router's own time for the decision (routerMs), which
+   * decideMs (epoch ms, and up to the continue's answer) cannot resolve.
+   */
+  frameAt: number | undefined;
+  continueIssuedAt: number | undefined;
   ringStartedAt: number | undefined;
   ringOutcome: RingOutcome | undefined;
   ringMs: number | undefined;
@@ -54,6 +61,7 @@ export class Call {
       reason: this.reason,
       lookup: { source: this.lookupSource, ms: this.lookupMs, error: this.lookupError, lastTalkedAt: this.lastTalkedAt?.toISO() },
       decideMs: this.handedOffAt !== undefined ? this.handedOffAt - this.startedAt : undefined,
+      routerMs: this.frameAt !== undefined && this.continueIssuedAt !== undefined ? Math.round((this.continueIssuedAt - this.frameAt) * 1000) / 1000 : undefined,
       ring: this.ringOutcome ? { outcome: this.ringOutcome, ms: this.ringMs } : undefined,
       previousAbandon: this.previousAbandon,
       tried: this.candidates?.map((c) => ({ agent: c.hit.agent, state: c.state, via: c.hit.via ?? 'talk', ...(c.hit.pbx ? { pbx: c.hit.pbx } : {}), ...(c.note ? { note: c.note } : {}) })),

@@ -15,7 +15,7 @@ import { routerAmiConsumers } from '../../src/ami/consumers.js';
 import { harnessEnv } from '../harness/credentials.js';
 import { hangupAllChannels, waitEndpointState } from '../support/harness.js';
 import { runCallers, startPhone, type AgentPhone } from '../support/sipp.js';
-import { addBenchAgents, cpuSeconds, ensureHarness, removeBenchAgents, stopHarness } from './lib/pbx.js';
+import { addBenchAgents, cpuSeconds, ensureHarness, removeBenchAgents, runningPid, stopHarness } from './lib/pbx.js';
 import { startBenchRouter } from './lib/router.js';
 import * as T from './stages/throughput.js';
 
@@ -137,16 +137,23 @@ try {
     await sleep(500);
     ami.counts.clear();
     const c1 = cpuSeconds(router.pid);
+    const asteriskPid = runningPid()!;
+    const a1 = cpuSeconds(asteriskPid);
     const th1 = threadCpu(router.pid);
     signal();
     const res = await runCallers(lines, work, { rate: RATE, limit: 5000, timeoutS: SECONDS + 60 });
     await sleep(2000);
     signal();
     const cpu = cpuSeconds(router.pid) - c1;
+    const asteriskCpu = cpuSeconds(asteriskPid) - a1;
+    // Asterisk does the same work for every run: a slow (shared, throttled) machine inflates both alike.
+    say(`asterisk CPU ${((asteriskCpu * 1000) / lines.length).toFixed(2)} ms per call; router/asterisk ${(cpu / asteriskCpu).toFixed(3)}`);
     say(`by thread: ${threadDelta(th1, threadCpu(router.pid), lines.length)}`);
     ami.close();
     const perCall = [...ami.counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${(n / lines.length).toFixed(2)}`);
     say(`AMI events per call through the router's filters: ${[...ami.counts.values()].reduce((a, b) => a + b, 0) / lines.length}: ${perCall.join(', ')}`);
+    const inner = router.decisions.map((d) => d.routerMs).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+    say(`routerMs (frame → continue issued) p50 ${inner[Math.floor(inner.length / 2)]} ms, p99 ${inner[Math.floor(inner.length * 0.99)]} ms of ${inner.length}`);
     say(`calls: ${res.ok.length}/${lines.length} ok, router CPU ${(cpu * 1000).toFixed(0)} ms = ${((cpu * 1000) / lines.length).toFixed(2)} ms per call (idle not subtracted)`);
     await sleep(1000);
     for (const f of readdirSync(outDir).filter((f) => !before.has(f) && f.endsWith('.cpuprofile')).sort()) say(summary(join(outDir, f)));

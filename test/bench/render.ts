@@ -43,6 +43,11 @@ export function renderResults(r: BenchResults): { markdown: string; table: strin
     for (const src of ['memory', 'journal', 'elasticsearch'] as const) {
       const d = setup.decide[src];
       rows.push(['2', `StasisStart → continue answered (decideMs), ${src}`, `p50 ${fmt(median(d.map((x) => percentile(x.decide, 50))), 0)} ms, p99 ${fmt(median(d.map((x) => percentile(x.decide, 99))), 0)} ms (mean ${fmt(median(d.map((x) => mean(x.decide))), 2)}); lookup p50 ${fmt(median(d.map((x) => percentile(x.lookup, 50))), 2)} ms, p99 ${fmt(median(d.map((x) => percentile(x.lookup, 99))), 2)} ms`, src === 'memory' ? 'p50 < 3 ms (the issue: one ARI request + a memory lookup)' : '(info)', src === 'memory' ? verdict(median(d.map((x) => percentile(x.decide, 50))) < 3) : '']);
+      const inner = d.map((x) => x.router ?? []).filter((x) => x.length > 0);
+      if (inner.length > 0) {
+        const p50 = median(inner.map((x) => percentile(x, 50)));
+        rows.push(['2', `Inside the router: StasisStart frame arrived → \`continue\` issued (routerMs), ${src}`, `p50 ${fmt(p50, 3)} ms, p99 ${fmt(median(inner.map((x) => percentile(x, 99))), 3)} ms`, src === 'memory' ? 'p50 ≤ 0.3 ms' : '(info)', src === 'memory' ? verdict(p50 <= 0.3) : '']);
+      }
     }
   } else rows.push(['1-2', 'Call set-up, decide time', 'not run', '', 'n/a']);
 
@@ -113,7 +118,7 @@ export function renderResults(r: BenchResults): { markdown: string; table: strin
   md();
   md(`- CPUs: ${machine.cpus} × ${machine.cpuModel}; memory ${machine.memGb.toFixed(1)} GiB`);
   md(`- Node ${machine.node}; ${machine.asterisk} (Debian sid, chroot harness); ${machine.sipp}`);
-  md(`- Product code measured: src/ fingerprint ${srcFingerprint}, run from source through tsx`);
+  md(`- Product code measured: src/ fingerprint ${srcFingerprint}, ${r.routerFrom === 'dist' ? 'the built dist/ (npm run build), as the systemd unit and the image run it' : 'run from source through tsx'}`);
   md(`- Load average (1, 5, 15 min) during the run: ${loads.map((l) => `${l.stage}: ${l.load.join(' / ')}`).join('; ')}`);
   md(`- Shared machine: other engineers' test runs used the same ${machine.cpus} cores during this run (load averages above). The PBX ran in a network namespace of its own, but CPU is shared, so absolute times carry that noise; the router-vs-baseline figures come from calls interleaved in the same run, which the noise hits alike.`);
   md(`- Wall time of this benchmark: ${((r.endedAt - r.startedAt) / 60000).toFixed(1)} min.`);

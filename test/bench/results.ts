@@ -5,7 +5,7 @@ import type * as T from './stages/throughput.js';
 
 export interface SetupStats {
   runs: { journal: number[]; memory: number[]; es: number[]; base: number[]; baseEs: number[]; minimal: number[]; baseMin: number[]; minimalSub: number[]; baseMinSub: number[]; minimalContinue: number[] }[];
-  decide: Record<'memory' | 'journal' | 'elasticsearch', { decide: number[]; lookup: number[]; noDecideMs: number }[]>;
+  decide: Record<'memory' | 'journal' | 'elasticsearch', { decide: number[]; lookup: number[]; /** routerMs: frame arrived → continue issued (absent in results from before it existed). */ router?: number[]; noDecideMs: number }[]>;
   anomalies: string[];
   esDoubleMs: { p50: number; p99: number };
   wsPerCall: { plain: Record<string, number>; subscribed: Record<string, number> };
@@ -44,6 +44,8 @@ export interface BenchResults {
   machine: { cpus: number; cpuModel: string; memGb: number; node: string; asterisk: string; sipp: string };
   /** sha256 over src/**: the product code this run measured. */
   srcFingerprint: string;
+  /** Which router ran: the built dist/ or the sources through tsx (absent in older results: src). */
+  routerFrom?: 'dist' | 'src';
   startedAt: number;
   endedAt: number;
   loads: { stage: string; load: number[] }[];

@@ -28,7 +28,7 @@ import { hangupAllChannels, waitChannelsGone, waitEndpointState } from '../suppo
 import { startEsDoubleProcess, type EsDoubleProcess } from './lib/es-double-proc.js';
 import { addBenchAgents, asteriskVersion, cli, ensureHarness, removeBenchAgents, runningPid, stopHarness, rssMb } from './lib/pbx.js';
 import { harnessEnv } from '../harness/credentials.js';
-import { startBenchRouter, type BenchRouter, type DecisionLine } from './lib/router.js';
+import { routerFrom, startBenchRouter, type BenchRouter, type DecisionLine } from './lib/router.js';
 import { startPhone, type AgentPhone, type SipMessage } from '../support/sipp.js';
 import { startMinimalApp } from './lib/minimal-app.js';
 import { fmt, median, percentile } from './lib/stats.js';
@@ -188,9 +188,9 @@ async function setupStage(dataDir: string, cleanups: (() => Promise<void> | void
     const tms = S.setupTimes(uacMinSubByRun[r]!, messages);
     const row = { journal: [] as number[], memory: [] as number[], es: [] as number[], base: [] as number[], baseEs: [] as number[], minimal: [] as number[], baseMin: [] as number[], minimalSub: [] as number[], baseMinSub: [] as number[], minimalContinue: minContinueByRun[r]! };
     const dec = {
-      memory: { decide: [] as number[], lookup: [] as number[], noDecideMs: 0 },
-      journal: { decide: [] as number[], lookup: [] as number[], noDecideMs: 0 },
-      elasticsearch: { decide: [] as number[], lookup: [] as number[], noDecideMs: 0 },
+      memory: { decide: [] as number[], lookup: [] as number[], router: [] as number[], noDecideMs: 0 },
+      journal: { decide: [] as number[], lookup: [] as number[], router: [] as number[], noDecideMs: 0 },
+      elasticsearch: { decide: [] as number[], lookup: [] as number[], router: [] as number[], noDecideMs: 0 },
     };
     const take = (d: DecisionLine | undefined, expect: 'memory' | 'journal' | 'elasticsearch', caller: string, ms: number | undefined, into: number[]) => {
       if (!d || d.reason !== 'sticky_agent' || d.agent !== '1002' || d.source !== expect) {
@@ -202,6 +202,7 @@ async function setupStage(dataDir: string, cleanups: (() => Promise<void> | void
       if (d.decideMs !== undefined) dec[expect].decide.push(d.decideMs);
       else dec[expect].noDecideMs++;
       if (d.lookupMs !== undefined) dec[expect].lookup.push(d.lookupMs);
+      if (d.routerMs !== undefined) dec[expect].router.push(d.routerMs);
     };
     for (let k = 0; k < CALLS; k++) {
       const jc = S.journalCaller(r, k);
@@ -379,6 +380,7 @@ try {
     config: { runs: RUNS, calls: CALLS, rates: RATES, stepS: STEP_S, agents: { first: T.BENCH_AGENT_FIRST, count: T.BENCH_AGENTS, port: T.BENCH_AGENT_PORT }, maxAnswerP95Ms: T.MAX_ANSWER_P95_MS },
     machine: { cpus: availableParallelism(), cpuModel, memGb, node: process.version, asterisk: asteriskVer, sipp: sippVersion },
     srcFingerprint,
+    routerFrom: routerFrom(),
     startedAt: started,
     endedAt: Date.now(),
     loads,

@@ -23,6 +23,8 @@ export interface DecisionLine {
   source: string | undefined;
   lookupMs: number | undefined;
   decideMs: number | undefined;
+  /** StasisStart frame arrived → continue issued, inside the router (0.001 ms). */
+  routerMs: number | undefined;
   ring: string | undefined;
 }
 
@@ -46,7 +48,7 @@ function toDecision(l: Record<string, unknown>): DecisionLine | undefined {
   const agent = (l['sticky.agent'] ?? (l.sticky as { agent?: string } | undefined)?.agent ?? (typeof l.agent === 'string' ? l.agent : undefined)) as string | undefined;
   const ring = (l.ring as { outcome?: string } | undefined)?.outcome;
   const action = (l['sticky.action'] ?? l.action) as string | undefined;
-  return { at: Date.now(), caller, action, reason: String(l.reason), agent, source: lookup.source, lookupMs: lookup.ms, decideMs: l.decideMs as number | undefined, ring };
+  return { at: Date.now(), caller, action, reason: String(l.reason), agent, source: lookup.source, lookupMs: lookup.ms, decideMs: l.decideMs as number | undefined, routerMs: l.routerMs as number | undefined, ring };
 }
 
 /** env: the router's environment on top of the harness's; logFile: where to keep its stdout (JSON lines). */
