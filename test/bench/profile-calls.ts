@@ -154,6 +154,10 @@ try {
     say(`AMI events per call through the router's filters: ${[...ami.counts.values()].reduce((a, b) => a + b, 0) / lines.length}: ${perCall.join(', ')}`);
     const inner = router.decisions.map((d) => d.routerMs).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
     say(`routerMs (frame → continue issued) p50 ${inner[Math.floor(inner.length / 2)]} ms, p99 ${inner[Math.floor(inner.length * 0.99)]} ms of ${inner.length}`);
+    const decide = router.decisions.map((d) => d.decideMs).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+    say(`decideMs (frame → continue answered) p50 ${decide[Math.floor(decide.length / 2)]} ms, p95 ${decide[Math.floor(decide.length * 0.95)]} ms`);
+    const answers = [...res.answers].map(([caller, t]) => t - (res.starts.get(caller) ?? t)).sort((a, b) => a - b);
+    say(`INVITE → 200 OK p50 ${answers[Math.floor(answers.length / 2)]} ms, p95 ${answers[Math.floor(answers.length * 0.95)]} ms`);
     say(`calls: ${res.ok.length}/${lines.length} ok, router CPU ${(cpu * 1000).toFixed(0)} ms = ${((cpu * 1000) / lines.length).toFixed(2)} ms per call (idle not subtracted)`);
     await sleep(1000);
     for (const f of readdirSync(outDir).filter((f) => !before.has(f) && f.endsWith('.cpuprofile')).sort()) say(summary(join(outDir, f)));

@@ -9,7 +9,7 @@
 // processes it started itself.
 //
 // Knobs (environment): BENCH_RUNS (3), BENCH_CALLS (20 sequential calls per side per
-// run), BENCH_RATES (50,100,200,300,400), BENCH_STEP_S (10), BENCH_INGEST_EVENTS
+// run), BENCH_RATES (50,100,150,200,250,300,400), BENCH_STEP_S (10), BENCH_INGEST_EVENTS
 // (20000), BENCH_JOURNAL_ROWS (1000000), BENCH_STAGES (setup,throughput,ingest,lookup),
 // BENCH_KEEP=1 (keep the work directory: router logs, sipp traces and logs).
 import { spawn, spawnSync } from 'node:child_process';
@@ -40,7 +40,7 @@ import { renderResults } from './render.js';
 const env = process.env;
 const RUNS = Number(env.BENCH_RUNS ?? 3); // the issue asks for medians of at least 3 runs: fewer only for trying the bench out
 const CALLS = Number(env.BENCH_CALLS ?? 20);
-const RATES = (env.BENCH_RATES ?? '50,100,200,300,400').split(',').map(Number);
+const RATES = (env.BENCH_RATES ?? '50,100,150,200,250,300,400').split(',').map(Number);
 const STEP_S = Number(env.BENCH_STEP_S ?? 10);
 const STAGES = new Set((env.BENCH_STAGES ?? 'setup,throughput,ingest,lookup').split(','));
 const here = import.meta.dirname;

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { Journal } from '../../../src/cdr/journal.js';
 import { hangupAllChannels, waitEndpointState } from '../../support/harness.js';
 import { addBenchAgents, cpuSeconds, ensureHarness, removeBenchAgents, rssMb, runningPid, stopHarness } from '../lib/pbx.js';
-import { startBenchRouter } from '../lib/router.js';
+import { routerFrom, startBenchRouter } from '../lib/router.js';
 import { runCallers, startPhone, type AgentPhone } from '../../support/sipp.js';
 import { percentile } from '../lib/stats.js';
 import * as T from '../stages/throughput.js';
@@ -46,6 +46,8 @@ export interface CostResults {
   backfill: { rows: number; seconds: number; rowsPerS: number; cpuSeconds: number; longestBatchMs: number }[];
   loads: { stage: string; load: number[] }[];
   skipped?: string;
+  /** Which router ran (absent in older results: src through tsx). */
+  routerFrom?: 'dist' | 'src';
 }
 
 const env = process.env;
@@ -84,7 +86,7 @@ async function cpuOver(pid: number, seconds: number): Promise<number> {
 export async function measureCost(): Promise<CostResults> {
   const loads: CostResults['loads'] = [];
   const noteLoad = (stage: string) => loads.push({ stage, load: loadavg().map((x) => Math.round(x * 100) / 100) });
-  const out: CostResults = { idleFirstMinutePct: NaN, idleWarmPct: NaN, idleWindowS: IDLE_S, rates: [], sequential: { calls: 0, ok: 0, cpuMsPerCall: NaN, answerP50: NaN }, soak: { seconds: SOAK_S, rate: SOAK_RATE, samples: [], calls: 0, correctPct: NaN }, rssAfterRatesMb: NaN, ingest: [], backfill: [], loads };
+  const out: CostResults = { idleFirstMinutePct: NaN, idleWarmPct: NaN, idleWindowS: IDLE_S, rates: [], sequential: { calls: 0, ok: 0, cpuMsPerCall: NaN, answerP50: NaN }, soak: { seconds: SOAK_S, rate: SOAK_RATE, samples: [], calls: 0, correctPct: NaN }, rssAfterRatesMb: NaN, ingest: [], backfill: [], loads, routerFrom: routerFrom() };
 
   noteLoad('in-process: start');
   const inProcess = env.BENCH_COST_IN_PROCESS !== '0';

@@ -17,6 +17,7 @@
 // full criterion: "decision log reason and the right agent's phone"). A baseline call
 // is correct when sipp completed it and 1002's phone logged its INVITE.
 import { waitUntil } from '../../support/wait.js';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { DateTime } from 'luxon';
 import { historyDoc } from '../../support/history.js';
@@ -70,12 +71,28 @@ export interface StepResult {
   passStrict: boolean;
   routerCpuPct: number;
   asteriskCpuPct: number;
+  /** The whole machine over the step, % of all its cores (/proc/stat): 100 = every core busy. */
+  machineBusyPct: number;
+  /** CPU of everything but the router and Asterisk (sipp callers and phones, this bench), % of one core. */
+  otherCpuPct: number;
   reasons: Record<string, number>;
   /** Answered sticky calls whose decision record has no decideMs. */
   noDecideMs: number;
   wallS: number;
   /** 1-minute load average at the end of the step. */
   load1: number;
+}
+
+/** Busy and total jiffies of all cores (/proc/stat's first line). */
+function machineJiffies(): { busy: number; total: number } {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const idle = (f[3] ?? 0) + (f[4] ?? 0); // idle + iowait
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+    return { busy: total - idle, total };
+  } catch {
+    return { busy: NaN, total: NaN };
+  }
 }
 
 const waitChannelsGone = (timeoutMs: number) => waitUntil(async () => (await ariGet<unknown[]>('/channels').catch(() => [1])).length === 0, timeoutMs, 250);
@@ -98,6 +115,7 @@ export async function runStep(o: {
   const invitesBefore = o.phone.invitesSoFar().length;
   const c0 = o.router ? cpuSeconds(o.router.pid) : NaN;
   const a0 = cpuSeconds(o.asteriskPid);
+  const m0 = machineJiffies();
   const t0 = Date.now();
   const res = await runCallers(lines, o.dir, { rate: o.rate, limit: 20_000, timeoutS: o.stepS + 60 });
   await waitChannelsGone(30_000);
@@ -105,6 +123,10 @@ export async function runStep(o: {
   const wallS = (Date.now() - t0) / 1000;
   const routerCpuPct = o.router ? ((cpuSeconds(o.router.pid) - c0) / wallS) * 100 : NaN;
   const asteriskCpuPct = ((cpuSeconds(o.asteriskPid) - a0) / wallS) * 100;
+  const m1 = machineJiffies();
+  const machineBusyPct = ((m1.busy - m0.busy) / (m1.total - m0.total)) * 100;
+  // Jiffies are 1/100 s per core: busy jiffies / wall = % of one core.
+  const otherCpuPct = (m1.busy - m0.busy) / wallS - asteriskCpuPct - (Number.isFinite(routerCpuPct) ? routerCpuPct : 0);
 
   const completed = new Set(res.ok.map((x) => x.caller));
   const invites = new Map<string, string>();
@@ -154,6 +176,8 @@ export async function runStep(o: {
     passStrict: pass && recordedPct >= 99.9,
     routerCpuPct,
     asteriskCpuPct,
+    machineBusyPct,
+    otherCpuPct,
     reasons,
     noDecideMs,
     wallS,
