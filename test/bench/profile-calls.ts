@@ -15,7 +15,7 @@ import { routerAmiConsumers } from '../../src/ami/consumers.js';
 import { harnessEnv } from '../harness/credentials.js';
 import { hangupAllChannels, waitEndpointState } from '../support/harness.js';
 import { runCallers, startPhone, type AgentPhone } from '../support/sipp.js';
-import { addBenchAgents, cpuSeconds, ensureHarness, removeBenchAgents, runningPid, stopHarness } from './lib/pbx.js';
+import { addBenchAgents, cpuSeconds, ensureHarness, removeBenchAgents, rssMb, runningPid, stopHarness } from './lib/pbx.js';
 import { startBenchRouter } from './lib/router.js';
 import * as T from './stages/throughput.js';
 
@@ -122,7 +122,8 @@ try {
   const hook = join(import.meta.dirname, 'lib', 'cpu-profile-hook.mjs');
   const profiling = process.env.PROFILE !== '0';
   const signal = () => profiling && process.kill(router.pid, 'SIGUSR2');
-  const router = await startBenchRouter({ DATA_DIR: dataDir, ...(profiling ? { NODE_OPTIONS: `--import ${hook}`, BENCH_CPU_PROF_DIR: outDir } : {}) }, join(work, 'router.log'));
+  const extra = process.env.PROFILE_NODE_OPTIONS ?? '';
+  const router = await startBenchRouter({ DATA_DIR: dataDir, ...(extra && !profiling ? { NODE_OPTIONS: extra } : {}), ...(profiling ? { NODE_OPTIONS: `--import ${hook}`, BENCH_CPU_PROF_DIR: outDir } : {}) }, join(work, 'router.log'));
   try {
     await sleep(Number(process.env.PROFILE_SETTLE_S ?? 10) * 1000); // start-up work settles
     const before = new Set(readdirSync(outDir));
@@ -130,6 +131,7 @@ try {
     signal();
     await sleep(IDLE_S * 1000);
     signal();
+    say(`RSS after start: ${rssMb(router.pid).toFixed(0)} MB`);
     say(`idle: ${(((cpuSeconds(router.pid) - c0) / IDLE_S) * 100).toFixed(2)}% of a core`);
     await sleep(500);
     const lines = Array.from({ length: RATE * SECONDS }, (_, i) => ({ caller: T.routerCaller(0, i), did: '100', talkMs: T.TALK_MS, gapMs: 0 }));
@@ -158,6 +160,7 @@ try {
     say(`decideMs (frame → continue answered) p50 ${decide[Math.floor(decide.length / 2)]} ms, p95 ${decide[Math.floor(decide.length * 0.95)]} ms`);
     const answers = [...res.answers].map(([caller, t]) => t - (res.starts.get(caller) ?? t)).sort((a, b) => a - b);
     say(`INVITE → 200 OK p50 ${answers[Math.floor(answers.length / 2)]} ms, p95 ${answers[Math.floor(answers.length * 0.95)]} ms`);
+    say(`RSS after the calls: ${rssMb(router.pid).toFixed(0)} MB`);
     say(`calls: ${res.ok.length}/${lines.length} ok, router CPU ${(cpu * 1000).toFixed(0)} ms = ${((cpu * 1000) / lines.length).toFixed(2)} ms per call (idle not subtracted)`);
     await sleep(1000);
     for (const f of readdirSync(outDir).filter((f) => !before.has(f) && f.endsWith('.cpuprofile')).sort()) say(summary(join(outDir, f)));
