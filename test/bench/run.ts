@@ -14,7 +14,7 @@
 // BENCH_KEEP=1 (keep the work directory: router logs, sipp traces and logs).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from '@elastic/elasticsearch';
@@ -393,7 +393,10 @@ try {
   // The measurement as data (kept with BENCH_KEEP=1): `tsx test/bench/render.ts <file>` renders it again.
   writeFileSync(join(work, 'results.json'), JSON.stringify(results));
   const { markdown, table } = renderResults(results);
-  writeFileSync(resultsFile, markdown);
+  // Sections 6 and 7 belong to cost.ts and asterisk-cost.ts (between their markers): kept until they run again.
+  const previous = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '';
+  const others = ['<!-- cost.ts: begin -->', '<!-- asterisk-cost.ts: begin -->'].map((m) => previous.indexOf(m)).filter((i) => i >= 0);
+  writeFileSync(resultsFile, others.length > 0 ? `${markdown.trimEnd()}\n\n${previous.slice(Math.min(...others))}` : markdown);
   process.stdout.write(`${table}\n\nwritten: ${resultsFile}\n`);
   if (env.BENCH_KEEP) say(`kept ${work} (router logs, sipp traces)`);
   else rmSync(work, { recursive: true, force: true });
