@@ -149,9 +149,13 @@ function daysInMonth(y: number, mo: number): number {
 
 /** ISO 8601 in UTC with milliseconds, as luxon's toUTC().toISO() writes it. */
 export function isoUtc(t: DateTime): string {
-  const ms = t.toMillis();
+  return isoFromMillis(t.toMillis());
+}
+
+/** isoUtc of an epoch ms, without building a DateTime for the common case. */
+export function isoFromMillis(ms: number): string {
   // Date writes years outside 0000-9999 with six digits and a sign; leave those to luxon.
-  return ms >= MIN_4_DIGIT_MS && ms <= MAX_4_DIGIT_MS ? new Date(ms).toISOString() : t.toUTC().toISO()!;
+  return ms >= MIN_4_DIGIT_MS && ms <= MAX_4_DIGIT_MS ? new Date(ms).toISOString() : DateTime.fromMillis(ms, { zone: 'utc' }).toISO()!;
 }
 const MIN_4_DIGIT_MS = -62167219200000; // 0000-01-01T00:00:00.000Z
 const MAX_4_DIGIT_MS = 253402300799999; // 9999-12-31T23:59:59.999Z

@@ -42,17 +42,30 @@ export class CdrStore {
     return (db.prepare(`SELECT max(rowid) AS m FROM "${this.table}"`).get() as { m: number | null }).m ?? 0;
   }
 
-  /** The first rowid whose call ended at or after `ms` (a first start: nothing remembered yet). */
-  firstRowidEndingAfter(ms: number): number {
+  /** The oldest row's rowid (0 when empty; old rows may have been deleted by a cron job). */
+  minRowid(): number {
     const db = this.open();
-    const r = db.prepare(`SELECT min(rowid) AS m FROM "${this.table}" WHERE CAST(end_epoch AS INTEGER) >= ?`).get(Math.floor(ms / 1000)) as { m: number | null };
-    return r.m ?? this.maxRowid() + 1;
+    return (db.prepare(`SELECT min(rowid) AS m FROM "${this.table}"`).get() as { m: number | null }).m ?? 0;
   }
+
+  /**
+   * The first rowid in (afterRowid, uptoRowid] whose call ended at or after `ms` (a first
+   * start: nothing remembered yet), or undefined. end_epoch has no index (Asterisk's
+   * table): the caller scans a large store range by range, yielding in between.
+   */
+  firstRowidEndingAfter(ms: number, afterRowid: number, uptoRowid: number): number | undefined {
+    const db = this.open();
+    this.firstStmt ??= db.prepare(`SELECT min(rowid) AS m FROM "${this.table}" WHERE rowid > ? AND rowid <= ? AND CAST(end_epoch AS INTEGER) >= ?`);
+    const r = this.firstStmt.get(afterRowid, uptoRowid, Math.floor(ms / 1000)) as { m: number | null } | undefined;
+    return r?.m ?? undefined;
+  }
+  private firstStmt: Statement | undefined;
 
   close(): void {
     if (this.db?.open) this.db.close();
     this.db = undefined;
     this.stmt = undefined;
+    this.firstStmt = undefined;
   }
 
   private open(): Database {
