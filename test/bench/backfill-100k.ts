@@ -43,7 +43,7 @@ store.transaction(() => {
 })();
 store.close();
 
-const journal = new Journal(join(dir, 'data'));
+const journal = new Journal(join(dir, 'data'), { checkpointInWorker: true }); // as src/app.ts opens it
 const journalWrites = new JournalWriter(journal, { max: 10_000, log: pino({ level: 'silent' }) });
 const memory = new MemoryAffinity();
 let turns = 0;

@@ -24,7 +24,7 @@ installAmiStreamFastPath();
 const Stream = amiEventsStreamClass();
 
 const dir = mkdtempSync(join(tmpdir(), 'sticky-bench-cdr-path-'));
-const journal = new Journal(dir);
+const journal = new Journal(dir, { checkpointInWorker: true }); // as src/app.ts opens it
 const writer = new JournalWriter(journal, { max: 10_000, log: pino({ level: 'silent' }) });
 const memory = new MemoryAffinity();
 const opts = { agentChannelPattern: /^PJSIP\/(\d+)-[0-9a-f]+$/, minTalkSeconds: () => 5 };
