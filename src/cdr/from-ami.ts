@@ -2,7 +2,7 @@
 // clock. The agent is recognised by channel name (PJSIP/<ext>-<seq>), which is
 // what tells an inbound queue call (trunk → agent) from an agent's outbound
 // call (agent → trunk) and from an internal one (agent → agent).
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { DateTime } from 'luxon';
 import type { CountryCode } from 'libphonenumber-js';
 import { normalizeNumber } from '../numbers.js';
@@ -36,7 +36,7 @@ export interface CdrFromAmiOptions {
    */
   timeZone?: string;
   /** When the router received the event: the reference for deriving the PBX's offset. */
-  receivedAt?: DateTime;
+  receivedAt?: DateTime | number;
   /** Told the instants and how they were read (the PBX clock monitor). */
   onTimes?: (t: PbxTimes) => void;
 }
@@ -203,7 +203,8 @@ export function cdrFromAmiEvent(e: AmiFields, opts: CdrFromAmiOptions): CdrDocum
 
 /** sha256 of the CDR's identity, 32 hex chars: the same CDR sent twice gets the same id (and ES _id). */
 export function cdrId(parts: readonly string[]): string {
-  return createHash('sha256').update(parts.join('|')).digest('hex').slice(0, 32);
+  // crypto.hash: the one-shot form of createHash().update().digest(), half its cost per CDR.
+  return hash('sha256', parts.join('|'), 'hex').slice(0, 32);
 }
 
 function agentOf(channel: string, pattern: RegExp): string | undefined {

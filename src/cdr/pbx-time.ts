@@ -34,8 +34,8 @@ export interface PbxTimeInput {
 export interface PbxTimeOptions {
   /** PBX_TIMEZONE. */
   zone?: string;
-  /** When the event was received (the router's clock): the reference without `timestamp`. */
-  receivedAt?: DateTime;
+  /** When the event was received (the router's clock; epoch ms or a DateTime): the reference without `timestamp`. */
+  receivedAt?: DateTime | number;
 }
 
 export interface PbxTimes {
@@ -84,7 +84,8 @@ export function pbxTimes(input: PbxTimeInput, opts: PbxTimeOptions = {}): PbxTim
     return new Times(endEpoch, startEpoch, answerEpoch, 'epoch', endWall !== undefined ? roundQuarter(endWall - endEpoch) / 60_000 : 0);
   }
   if (endWall === undefined) return undefined;
-  const reference = epoch(input.timestamp) ?? opts.receivedAt?.toMillis();
+  const at = opts.receivedAt;
+  const reference = epoch(input.timestamp) ?? (typeof at === 'number' ? at : at?.toMillis());
 
   let source: TimeSource;
   let toInstant: (wall: number, ref: number | undefined) => number;
