@@ -27,7 +27,11 @@ const workerSource = `
 const { workerData } = require('node:worker_threads');
 let checkpoint;
 if (workerData.backend === 'node:sqlite') {
+  // Node 22's one ExperimentalWarning for node:sqlite, dropped as src/storage/sqlite.ts does.
+  const emit = process.emitWarning;
+  process.emitWarning = (w, ...rest) => (/SQLite is an experimental feature/.test(String(w && w.message || w)) ? undefined : emit.call(process, w, ...rest));
   const { DatabaseSync } = require('node:sqlite');
+  process.emitWarning = emit;
   const db = new DatabaseSync(workerData.path);
   const st = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
   checkpoint = () => st.get();
