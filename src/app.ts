@@ -68,7 +68,11 @@ export async function startApp(
   monitor?: MonitorConfig,
 ): Promise<App> {
   const clock = () => DateTime.utc();
-  const journal = new Journal(config.DATA_DIR);
+  // WAL checkpoints off the event loop: an fsync inside a commit would hold calls for up to hundreds of ms.
+  const journal = new Journal(config.DATA_DIR, {
+    checkpointInWorker: true,
+    onCheckpointerFailed: (err) => log.warn({ err: err.message }, 'journal checkpoint thread failed; SQLite checkpoints on the event loop again'),
+  });
   const es = createEsClient(config);
   // Voice quality and outside-API monitoring to the customer's platform (MONITOR_FILE).
   const monitoring = monitor ? new Monitoring({ config: monitor, notify, dataDir: config.DATA_DIR, log: log.child({ component: 'monitoring' }) }) : undefined;

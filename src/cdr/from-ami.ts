@@ -2,11 +2,11 @@
 // clock. The agent is recognised by channel name (PJSIP/<ext>-<seq>), which is
 // what tells an inbound queue call (trunk → agent) from an agent's outbound
 // call (agent → trunk) and from an internal one (agent → agent).
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { DateTime } from 'luxon';
 import type { CountryCode } from 'libphonenumber-js';
 import { normalizeNumber } from '../numbers.js';
-import { isoUtc, pbxTimes, type PbxTimes } from './pbx-time.js';
+import { isoFromMillis, pbxTimes, type PbxTimes } from './pbx-time.js';
 import type { CdrDocument, Direction } from './schema.js';
 import { callQuality } from './quality.js';
 
@@ -36,7 +36,7 @@ export interface CdrFromAmiOptions {
    */
   timeZone?: string;
   /** When the router received the event: the reference for deriving the PBX's offset. */
-  receivedAt?: DateTime;
+  receivedAt?: DateTime | number;
   /** Told the instants and how they were read (the PBX clock monitor). */
   onTimes?: (t: PbxTimes) => void;
 }
@@ -51,13 +51,15 @@ const localInnerLeg = /^Local\/[^;]+;2$/;
 // reach AMI with CR/LF unescaped; an event that smuggled a "Event: Cdr" line in, or
 // a Cdr with fields appended after its caller ID, carries keys outside this set or a
 // CallerID that no longer ends with its Source.
-const cdrKeys = new Set(
-  ['Event', 'Privilege', 'AccountCode', 'Source', 'Destination', 'DestinationContext', 'CallerID', 'Channel', 'DestinationChannel', 'LastApplication', 'LastData', 'StartTime', 'AnswerTime', 'EndTime', 'Duration', 'BillableSeconds', 'Disposition', 'AMAFlags', 'UniqueID', 'UserField', 'LinkedID', 'StickyQosCaller', 'StickyQosAgent', 'StartEpoch', 'AnswerEpoch', 'EndEpoch', 'Recording', 'SystemName', 'Timestamp', 'SequenceNumber', 'File', 'Line', 'Func'].map((k) => k.toLowerCase()),
-);
+// Spelled as this file reads them (and as Asterisk 22's cdr_manager writes them).
+const cdrKeySpelling = ['Event', 'Privilege', 'AccountCode', 'Source', 'Destination', 'DestinationContext', 'CallerID', 'Channel', 'DestinationChannel', 'LastApplication', 'LastData', 'StartTime', 'AnswerTime', 'EndTime', 'Duration', 'BillableSeconds', 'Disposition', 'AMAFlags', 'UniqueID', 'UserField', 'LinkedID', 'StickyQosCaller', 'StickyQosAgent', 'StartEpoch', 'AnswerEpoch', 'EndEpoch', 'Recording', 'SystemName', 'Timestamp', 'SequenceNumber', 'File', 'Line', 'Func'];
+const cdrKeysExact = new Set(cdrKeySpelling);
+const cdrKeys = new Set(cdrKeySpelling.map((k) => k.toLowerCase()));
 
 /** Why an AMI event named Cdr is not one cdr_manager wrote, or undefined when it looks genuine. */
 export function forgedCdr(e: AmiFields): string | undefined {
-  const unexpected = Object.keys(e).filter((k) => !cdrKeys.has(k.toLowerCase()));
+  // The exact spelling first: no lower-casing for the usual event.
+  const unexpected = Object.keys(e).filter((k) => !cdrKeysExact.has(k) && !cdrKeys.has(k.toLowerCase()));
   if (unexpected.length > 0) return `unexpected fields ${unexpected.slice(0, 5).join(', ')}`;
   if (e.Privilege !== undefined && !/^cdr,/.test(e.Privilege)) return `privilege ${e.Privilege}`;
   // A field injected after the caller number cuts CallerID short: `"" <anonymous`
@@ -97,9 +99,9 @@ export function cdrFromAmiEvent(e: AmiFields, opts: CdrFromAmiOptions): CdrDocum
   );
   if (!uniqueid || !times) return undefined;
   opts.onTimes?.(times);
-  const iso = (t: DateTime | undefined) => (t ? isoUtc(t) : undefined);
-  const end = iso(times.end)!;
-  const start = iso(times.start);
+  const iso = (ms: number | undefined) => (ms === undefined ? undefined : isoFromMillis(ms));
+  const end = iso(times.endMs)!;
+  const start = iso(times.startMs);
   const linkedid = f('LinkedID') || undefined;
 
   const channel = f('Channel') ?? '';
@@ -155,7 +157,7 @@ export function cdrFromAmiEvent(e: AmiFields, opts: CdrFromAmiOptions): CdrDocum
 
   const number = customer ? normalizeNumber(customer, opts.region) : undefined;
   const startRaw = f('StartTime') ?? '';
-  const answer = iso(times.answer);
+  const answer = iso(times.answerMs);
 
   const quality = callQuality({ caller: f('StickyQosCaller'), agent: f('StickyQosAgent'), channel, dstchannel });
 
@@ -201,7 +203,8 @@ export function cdrFromAmiEvent(e: AmiFields, opts: CdrFromAmiOptions): CdrDocum
 
 /** sha256 of the CDR's identity, 32 hex chars: the same CDR sent twice gets the same id (and ES _id). */
 export function cdrId(parts: readonly string[]): string {
-  return createHash('sha256').update(parts.join('|')).digest('hex').slice(0, 32);
+  // crypto.hash: the one-shot form of createHash().update().digest(), half its cost per CDR.
+  return hash('sha256', parts.join('|'), 'hex').slice(0, 32);
 }
 
 function agentOf(channel: string, pattern: RegExp): string | undefined {
@@ -214,8 +217,21 @@ function int(raw: string | undefined): number {
   return Number.isFinite(n) && n > 0 ? n : 0;
 }
 
-/** AMI key case varies between versions (UniqueID / Uniqueid, LinkedID / Linkedid). */
+/**
+ * AMI key case varies between versions (UniqueID / Uniqueid, LinkedID / Linkedid). An
+ * event whose keys are all spelled as this file reads them (two spellings of one key
+ * cannot occur then) is read as is; any other goes through a lower-cased copy, where
+ * the last of two spellings wins.
+ */
 function caseInsensitive(e: AmiFields): (key: string) => string | undefined {
+  let asRead = true;
+  for (const k in e) {
+    if (!cdrKeysExact.has(k)) {
+      asRead = false;
+      break;
+    }
+  }
+  if (asRead) return (key) => e[key];
   const lower = new Map<string, string | undefined>();
   for (const [k, v] of Object.entries(e)) lower.set(k.toLowerCase(), v);
   return (key) => lower.get(key.toLowerCase());

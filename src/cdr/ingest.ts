@@ -5,7 +5,6 @@
 // and tell whoever learns from it. The live AMI path and the backfill (CDRs read back
 // from Asterisk's store) both end in keep(). Used by the router (src/app.ts) and by
 // the ingest benchmark (test/bench/ingest.ts).
-import { DateTime } from 'luxon';
 import type { AmiConsumer } from '../ami/filter.js';
 import type { Logger } from '../log.js';
 import { QueueAttribution, queueAttributionEvents } from '../queue/attribution.js';
@@ -62,7 +61,7 @@ export class CdrIngest {
       this.deps.log.warn({ reason: forged, uniqueid: e.UniqueID }, 'cdr event rejected');
       return undefined;
     }
-    const doc = cdrFromAmiEvent(e, { ...this.mapping(), receivedAt: DateTime.utc(), onTimes: this.deps.observeTimes });
+    const doc = cdrFromAmiEvent(e, { ...this.mapping(), receivedAt: Date.now(), onTimes: this.deps.observeTimes });
     if (!doc) return undefined;
     this.deps.attachRecording?.(doc, e);
     return this.keep(doc) === 'new' ? doc : undefined;

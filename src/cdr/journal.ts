@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Database, type Statement } from '../storage/sqlite.js';
 import { DateTime } from 'luxon';
+import { WalCheckpointer } from '../storage/wal-checkpointer.js';
 
 /** Record kinds sharing the journal; each ships to its own index family. */
 export type RecordKind = 'cdr' | 'abandon';
@@ -44,6 +45,14 @@ export interface JournalHit {
 export interface JournalOptions {
   /** Open an existing journal for reading only (the export command, next to a running router). */
   readonly?: boolean;
+  /**
+   * WAL checkpoints in a worker thread (src/storage/wal-checkpointer.ts), never in a
+   * commit on the event loop: the router sets it; short-lived users (CLI, tests) keep
+   * SQLite's automatic checkpoint.
+   */
+  checkpointInWorker?: boolean;
+  /** The checkpoint thread failed: SQLite's automatic checkpoint is back on (say so). */
+  onCheckpointerFailed?: (err: Error) => void;
 }
 
 const schema = `
@@ -108,6 +117,7 @@ export class Journal {
   private readonly db: Database;
   private readonly read: Reads;
   private readonly writes: Writes | undefined;
+  private checkpointer: WalCheckpointer | undefined;
 
   constructor(dataDir: string, opts: JournalOptions = {}) {
     this.path = join(dataDir, 'journal.sqlite');
@@ -126,6 +136,16 @@ export class Journal {
       // shipper's copy in Elasticsearch bounds what is lost.
       this.db.pragma('synchronous = NORMAL');
       this.db.exec(schema);
+      if (opts.checkpointInWorker) {
+        this.db.pragma('wal_autocheckpoint = 0');
+        this.checkpointer = new WalCheckpointer({
+          path: this.path,
+          onFailed: (err) => {
+            if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+            opts.onCheckpointerFailed?.(err);
+          },
+        });
+      }
     }
     // A concurrent checkpoint by another connection: wait briefly rather than fail.
     this.db.pragma('busy_timeout = 1000');
@@ -369,6 +389,8 @@ export class Journal {
   }
 
   close(): void {
+    void this.checkpointer?.close();
+    this.checkpointer = undefined;
     if (this.db.open) {
       this.commitTurn();
       this.db.close();

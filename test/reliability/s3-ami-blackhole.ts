@@ -103,6 +103,6 @@ export async function s3AmiBlackhole(ctx: Ctx, sc: Scenario): Promise<void> {
       'Asterisk also writes every CDR to its own store (cdr_sqlite3_custom, docker/asterisk/cdr_sqlite3_custom.conf); after the reconnect the router reads the rows posted since the last it read, under the AMI path\'s ids, so the gap is filled and nothing is journaled twice. ' +
       'The run checks the result against an independent AMI session that was not blackholed (Asterisk\'s own Cdr stream).',
   );
-  if (missed.length > 0) sc.bug(`AMI gap loses CDRs: ${missed.length} CDR(s) of calls that ended while the router's AMI socket was dead were not journaled, despite the backfill (${ref('src/cdr/backfill/cdr-backfill.ts', 'run(): CdrBackfillResult')}).`);
+  if (missed.length > 0) sc.bug(`AMI gap loses CDRs: ${missed.length} CDR(s) of calls that ended while the router's AMI socket was dead were not journaled, despite the backfill (${ref('src/cdr/backfill/cdr-backfill.ts', 'async run(')}).`);
   await stopRouter(router);
 }

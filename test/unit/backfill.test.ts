@@ -74,7 +74,7 @@ test('a stored row becomes the AMI path\'s document: same id, zone-free times fr
   store.close();
 });
 
-test('reads rows posted since the last run, once; the row number is remembered in the journal', () => {
+test('reads rows posted since the last run, once; the row number is remembered in the journal', async () => {
   const s = makeStore();
   const journal = new Journal(tempDir());
   const learned: CdrDocument[] = [];
@@ -85,19 +85,19 @@ test('reads rows posted since the last run, once; the row number is remembered i
   // One was learned live before.
   journal.append(docFromStored(new CdrStore(s.path).rowsAfter(0, 1)[0]!, toDoc)!);
   const b = mk();
-  assert.deepEqual(b.run(), { read: 5, learned: 4, learnedUpTo: (T + 35) * 1000 });
+  assert.deepEqual(await b.run(), { read: 5, learned: 4, learnedUpTo: (T + 35) * 1000 });
   assert.equal(b.watermark, 5);
   s.add(call(6));
   // A new process over the same journal reads only the new row.
   const b2 = mk();
-  assert.equal(b2.run().learned, 1);
-  assert.equal(b2.run().read, 0);
+  assert.equal((await b2.run()).learned, 1);
+  assert.equal((await b2.run()).read, 0);
   assert.equal(learned.length, 5);
   assert.equal(new Set(learned.map((d) => d.id)).size, 5);
   journal.close();
 });
 
-test('first start reads back only BACKFILL_MAX_AGE; a replaced store is read again from there', () => {
+test('first start reads back only BACKFILL_MAX_AGE; a replaced store is read again from there', async () => {
   const s = makeStore();
   const journal = new Journal(tempDir());
   const now = (T + 86_400 * 2) * 1000;
@@ -105,14 +105,14 @@ test('first start reads back only BACKFILL_MAX_AGE; a replaced store is read aga
   s.add(call(2, { endS: T + 86_400 * 2 - 60, startS: T + 86_400 * 2 - 90, answerS: T + 86_400 * 2 - 88 }));
   const ingest = (d: CdrDocument) => (journal.append(d) ? ('new' as const) : ('known' as const));
   const b = new CdrBackfill({ store: new CdrStore(s.path), meta: journal, toDoc, ingest, maxAgeMs: 86_400_000, amiSince: () => undefined, log: silent, now: () => now });
-  assert.equal(b.run().learned, 1);
+  assert.equal((await b.run()).learned, 1);
   journal.setMeta(`backfill.cdr:${s.path}#sticky_cdr`, '99');
-  assert.equal(b.run().learned, 0, 'replaced store: read again, nothing new');
+  assert.equal((await b.run()).learned, 0, 'replaced store: read again, nothing new');
   assert.equal(b.watermark, 2);
   journal.close();
 });
 
-test('while AMI is up, calls that ended in this session moments ago are left to the live path; older ones are read', () => {
+test('while AMI is up, calls that ended in this session moments ago are left to the live path; older ones are read', async () => {
   const s = makeStore();
   const journal = new Journal(tempDir());
   const now = (T + 100) * 1000;
@@ -120,19 +120,71 @@ test('while AMI is up, calls that ended in this session moments ago are left to 
   s.add(call(2, { endS: T + 99 })); // ended 1 s ago, in this session: AMI delivers it
   const ingest = (d: CdrDocument) => (journal.append(d) ? ('new' as const) : ('known' as const));
   const b = new CdrBackfill({ store: new CdrStore(s.path), meta: journal, toDoc, ingest, maxAgeMs: 86_400_000, amiSince: () => (T + 80) * 1000, log: silent, now: () => now });
-  assert.equal(b.run().learned, 1);
+  assert.equal((await b.run()).learned, 1);
   assert.equal(b.watermark, 1, 'the young row is read at the next run');
   journal.close();
 });
 
-test('a full local buffer (refused) stops the run at that row: it is read again next time', () => {
+test('a full local buffer (refused) stops the run at that row: it is read again next time', async () => {
   const s = makeStore();
   const journal = new Journal(tempDir());
   for (let i = 1; i <= 3; i++) s.add(call(i));
   let room = 1;
   const b = new CdrBackfill({ store: new CdrStore(s.path), meta: journal, toDoc, ingest: () => (room-- > 0 ? 'new' : 'refused'), maxAgeMs: 86_400_000 * 365, amiSince: () => undefined, log: silent, now: () => (T + 100) * 1000 });
-  assert.equal(b.run().learned, 1);
+  assert.equal((await b.run()).learned, 1);
   assert.equal(b.watermark, 1);
+  journal.close();
+});
+
+test('a big backfill runs in turns: a timer set when it starts fires long before it ends, and an AMI CDR learned meanwhile is not learned twice', async () => {
+  const s = makeStore();
+  const journal = new Journal(tempDir());
+  const rows = 3000;
+  s.db.transaction(() => {
+    for (let i = 1; i <= rows; i++) s.add(call(i, { uniqueid: `${T + i}.${i}`, src: `+3805${String(i).padStart(8, '0')}`, startText: `x${i}` }));
+  })();
+  const learned: string[] = [];
+  const ingest = (d: CdrDocument) => (journal.append(d) ? (learned.push(d.id), 'new' as const) : ('known' as const));
+  // turnMs 1: many turns on any machine (3000 rows take far longer than 1 ms).
+  const b = new CdrBackfill({ store: new CdrStore(s.path), meta: journal, toDoc, ingest, maxAgeMs: 86_400_000 * 3650, amiSince: () => undefined, log: silent, turnMs: 1, batch: 50 });
+  // The last row, as AMI would deliver it live while the backfill is under way.
+  const lastRow = new CdrStore(s.path).rowsAfter(rows - 1, 1)[0]!;
+  let done = false;
+  let firedAt: { done: boolean; watermark: number } | undefined;
+  const run = b.run().finally(() => (done = true));
+  setTimeout(() => {
+    firedAt = { done, watermark: b.watermark };
+    journal.append(docFromStored(lastRow, toDoc)!); // the live path's CDR of the same call
+  }, 0);
+  const r = await run;
+  assert.ok(firedAt, 'the timer fired');
+  assert.equal(firedAt.done, false, 'before the backfill ended');
+  assert.ok(firedAt.watermark > 0 && firedAt.watermark < rows, `watermark ${firedAt.watermark}: turns already committed, more to come`);
+  assert.equal(r.read, rows);
+  assert.equal(r.learned, rows - 1, 'the row AMI delivered meanwhile is known, not learned again');
+  assert.equal(new Set(learned).size, rows - 1);
+  assert.equal(b.watermark, rows);
+  journal.close();
+});
+
+test('a run told to stop ends between turns; the watermark is where it stopped and the next run reads the rest once', async () => {
+  const s = makeStore();
+  const journal = new Journal(tempDir());
+  const rows = 500;
+  s.db.transaction(() => {
+    for (let i = 1; i <= rows; i++) s.add(call(i, { uniqueid: `${T + i}.${i}`, startText: `x${i}` }));
+  })();
+  const learned: string[] = [];
+  const ingest = (d: CdrDocument) => (journal.append(d) ? (learned.push(d.id), 'new' as const) : ('known' as const));
+  const b = new CdrBackfill({ store: new CdrStore(s.path), meta: journal, toDoc, ingest, maxAgeMs: 86_400_000 * 3650, amiSince: () => undefined, log: silent, turnMs: 0, batch: 10 });
+  const first = await b.run({ stop: () => true });
+  assert.equal(first.stopped, true);
+  assert.ok(first.read > 0 && first.read < rows);
+  assert.equal(b.watermark, first.read, 'the watermark is the last row journaled');
+  const rest = await b.run();
+  assert.equal(first.read + rest.read, rows);
+  assert.equal(learned.length, rows);
+  assert.equal(new Set(learned).size, rows);
   journal.close();
 });
 

@@ -33,6 +33,8 @@ for (const [name, endUtc] of [['first pass (EDT, UTC-4)', '2026-11-01T05:30:00Z'
     assert.equal(iso(byTimestamp?.end), DateTime.fromISO(endUtc).toUTC().toISO());
     // …or from the moment the router received the event.
     assert.equal(iso(pbxTimes({ endTime }, { receivedAt: posted })?.end), DateTime.fromISO(endUtc).toUTC().toISO());
+    // (as epoch ms, what CdrIngest passes, the same)
+    assert.equal(pbxTimes({ endTime }, { receivedAt: posted.toMillis() })?.endMs, DateTime.fromISO(endUtc).toMillis());
     // PBX_TIMEZONE alone cannot tell; the reference time does.
     const byZone = pbxTimes({ endTime }, { zone: 'America/New_York', receivedAt: posted });
     assert.equal(byZone?.source, 'zone');

@@ -152,7 +152,7 @@ export class Backfill {
       this.o.log.debug('backfill postponed: DATA_DIR cannot be written');
       return;
     }
-    this.runCdr();
+    await this.runCdr();
     await this.runAbandons();
     // A gap is done when both stores were read for it.
     for (let i = this.gaps.length - 1; i >= 0; i--) {
@@ -161,11 +161,13 @@ export class Backfill {
     }
   }
 
-  private runCdr(): void {
+  private async runCdr(): Promise<void> {
     const cdr = this.o.cdr;
     if (!cdr) return;
     try {
-      const r = cdr.run();
+      // Between two turns of the run: a stop, or a disk that began refusing writes
+      // (what is read then would only fill the write buffer), ends it there.
+      const r = await cdr.run({ stop: () => this.stopped || this.o.localWritesFailing() });
       if (r.learned > 0) {
         this.o.metrics.records('cdr', r.learned);
         this.o.log.warn({ learned: r.learned, read: r.read, gaps: this.gaps.map(span) }, 'cdrs that AMI had not delivered read back from the cdr store');
@@ -173,6 +175,8 @@ export class Backfill {
       if (r.deferred) this.followUp(cdr.settleMs + 500);
       if (!this.cdrStoreOk) this.o.log.warn('cdr store readable again');
       this.cdrStoreOk = true;
+      // Cut short: the gaps stay open and the next run goes on from the watermark.
+      if (r.stopped) return;
       for (const g of this.gaps) g.cdrFilled = true;
     } catch (err) {
       const e = (err as Error).message;

@@ -42,17 +42,30 @@ export class CdrStore {
     return (db.prepare(`SELECT max(rowid) AS m FROM "${this.table}"`).get() as { m: number | null }).m ?? 0;
   }
 
-  /** The first rowid whose call ended at or after `ms` (a first start: nothing remembered yet). */
-  firstRowidEndingAfter(ms: number): number {
+  /** The oldest row's rowid (0 when empty; old rows may have been deleted by a cron job). */
+  minRowid(): number {
     const db = this.open();
-    const r = db.prepare(`SELECT min(rowid) AS m FROM "${this.table}" WHERE CAST(end_epoch AS INTEGER) >= ?`).get(Math.floor(ms / 1000)) as { m: number | null };
-    return r.m ?? this.maxRowid() + 1;
+    return (db.prepare(`SELECT min(rowid) AS m FROM "${this.table}"`).get() as { m: number | null }).m ?? 0;
   }
+
+  /**
+   * The first rowid in (afterRowid, uptoRowid] whose call ended at or after `ms` (a first
+   * start: nothing remembered yet), or undefined. end_epoch has no index (Asterisk's
+   * table): the caller scans a large store range by range, yielding in between.
+   */
+  firstRowidEndingAfter(ms: number, afterRowid: number, uptoRowid: number): number | undefined {
+    const db = this.open();
+    this.firstStmt ??= db.prepare(`SELECT min(rowid) AS m FROM "${this.table}" WHERE rowid > ? AND rowid <= ? AND CAST(end_epoch AS INTEGER) >= ?`);
+    const r = this.firstStmt.get(afterRowid, uptoRowid, Math.floor(ms / 1000)) as { m: number | null } | undefined;
+    return r?.m ?? undefined;
+  }
+  private firstStmt: Statement | undefined;
 
   close(): void {
     if (this.db?.open) this.db.close();
     this.db = undefined;
     this.stmt = undefined;
+    this.firstStmt = undefined;
   }
 
   private open(): Database {
@@ -78,24 +91,29 @@ export class CdrStore {
   }
 }
 
-const str = (v: string | number | null): string => (v === null ? '' : String(v));
+const str = (v: string | number | null): string => (typeof v === 'string' ? v : v === null ? '' : String(v));
 
 function epochMs(v: string | number | null): number | undefined {
   const n = typeof v === 'number' ? v : Number.parseFloat(str(v));
   return Number.isFinite(n) && n > 0 ? Math.round(n * 1000) : undefined;
 }
 
-function epochText(v: string | number | null): string {
-  const ms = epochMs(v);
+function epochText(ms: number | undefined): string {
   return ms === undefined ? '' : String(ms / 1000);
 }
 
 /** "YYYY-MM-DD HH:MM:SS" in UTC: cdrFromAmiEvent's input; docFromStored sets the real times from the epochs. */
 function utcText(ms: number | undefined): string {
-  return ms === undefined ? '' : new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+  if (ms === undefined) return '';
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
 }
 
 function toStored(r: StoreRow): StoredCdr {
+  // Each epoch read once: the fields' texts and the StoredCdr's numbers come from the same value.
+  const startMs = epochMs(r.start_epoch);
+  const answerMs = epochMs(r.answer_epoch);
+  const endMs = epochMs(r.end_epoch);
   const fields: AmiFields = {
     Event: 'Cdr',
     AccountCode: str(r.accountcode),
@@ -110,8 +128,8 @@ function toStored(r: StoreRow): StoredCdr {
     StartTime: str(r.start),
     // Only StartTime's text is part of the id; the other times come from the epochs
     // (cdr_manager writes an empty AnswerTime for an unanswered call, the store 0).
-    AnswerTime: utcText(epochMs(r.answer_epoch)),
-    EndTime: utcText(epochMs(r.end_epoch)),
+    AnswerTime: utcText(answerMs),
+    EndTime: utcText(endMs),
     Duration: str(r.duration),
     BillableSeconds: str(r.billsec),
     Disposition: str(r.disposition),
@@ -120,9 +138,9 @@ function toStored(r: StoreRow): StoredCdr {
     UserField: str(r.userfield),
     LinkedID: str(r.linkedid),
     // As cdr_manager's `start,u => StartEpoch` mappings carry them: the AMI path reads the same instants.
-    StartEpoch: epochText(r.start_epoch),
-    AnswerEpoch: epochText(r.answer_epoch),
-    EndEpoch: epochText(r.end_epoch),
+    StartEpoch: epochText(startMs),
+    AnswerEpoch: epochText(answerMs),
+    EndEpoch: epochText(endMs),
   };
-  return { rowid: r.rowid, fields, startMs: epochMs(r.start_epoch), answerMs: epochMs(r.answer_epoch), endMs: epochMs(r.end_epoch) };
+  return { rowid: r.rowid, fields, startMs, answerMs, endMs };
 }

@@ -43,7 +43,8 @@ export interface CostResults {
   soak: { seconds: number; rate: number; samples: { t: number; rssMb: number }[]; calls: number; correctPct: number };
   rssAfterRatesMb: number;
   ingest: { events: number; cdrsPerS: number; cpuUsPerCdr: number }[];
-  backfill: { rows: number; seconds: number; rowsPerS: number; cpuSeconds: number; longestBatchMs: number }[];
+  /** longestBlockMs: the longest the event loop was held (a timer probe); longestBatchMs: runs before the backfill yielded (it held the loop throughout). */
+  backfill: { rows: number; seconds: number; rowsPerS: number; cpuSeconds: number; longestBlockMs?: number; longestBatchMs?: number }[];
   loads: { stage: string; load: number[] }[];
   skipped?: string;
   /** Which router ran (absent in older results: src through tsx). */
