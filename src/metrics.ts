@@ -132,7 +132,7 @@ export class Metrics {
     for (const link of links) this.reconnects.inc({ link }, 0);
     // The event-loop delay histogram samples on a timer: prom-client's default 10 ms
     // wakes the process 100 times a second, most of what an idle router spent (0.65 %
-    // of a core against 0.10 % at 100 ms). Sampled every 100 ms, a stall still shows.
+    // of a core against 0.10–0.20 % at 100 ms). Sampled every 100 ms, a stall still shows.
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
   }
 

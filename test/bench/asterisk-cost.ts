@@ -83,7 +83,7 @@ function writeSection(med: (v: number[]) => number): void {
     `| plain Dial (DID 999), router connected | ${f(perCall.baseline)} | ${f(routerPerCall.baseline)} |`,
     `| routed (DID 100: Stasis, lookup, continue, [sticky-ring]) | ${f(perCall.router)} | ${f(routerPerCall.router)} |`,
     '',
-    `A routed call costs the machine ${routed.toFixed(2)} ms of CPU (Asterisk + router) against ${alone.toFixed(2)} ms for plain Dial: ×${(routed / alone).toFixed(2)}. Where the PBX's ceiling is CPU (section 3), that ratio, not the router's own CPU alone, sets how far routed calls can follow plain ones; Asterisk's extra share is the Stasis round trip and the [sticky-*] dialplan (each priority publishes a channel snapshot and AMI events), the router's is its own process.`,
+    `A routed call costs the machine ${routed.toFixed(2)} ms of CPU (Asterisk + router) against ${alone.toFixed(2)} ms for plain Dial: ×${(routed / alone).toFixed(2)}. Where the PBX's ceiling is CPU (section 3), that ratio, not the router's own CPU alone, sets how far routed calls can follow plain ones; what Asterisk's extra share is made of (the Stasis round trip, the [sticky-*] dialplan's priorities, the router's AMI and ARI sessions) this measurement does not split; the router's share is its own process.`,
     END,
   ];
   const current = existsSync(file) ? readFileSync(file, 'utf8') : '';
