@@ -1,7 +1,8 @@
 // What the router does at each milestone of a call's lifecycle (src/routing/lifecycle.ts):
 //   decided   remember the decision for the call's CDR; a caller who hung up while
 //             held for a busy agent → the abandon pipeline; count the lookup
-//   record    the one decision line (pino) and its metrics
+//   record    the one decision line (pino) and its metrics; the remembered decision
+//             drops the Call (its reason is final now)
 //   abandoned the caller hung up while the sticky agent rang → the abandon pipeline
 //   talk      an answered sticky call ended → teach the memory layer at once (the CDR
 //             confirms it moments later)
@@ -22,7 +23,8 @@ export interface CallHookDeps {
     ring(outcome: RingOutcome, seconds: number): void;
     lookup(source: string, seconds: number): void;
   };
-  recent: { remember(call: Call): void };
+  /** Decisions for the CDRs: remembered when decided, trimmed to what a CDR needs once recorded. */
+  recent: { remember(call: Call): void; settled(call: Call): void };
   publishAbandon(e: AbandonEvent): void;
   memory: { remember(e164: string, agent: string, endedAt: DateTime, talkSeconds: number, via?: 'talk' | 'attempt', pbx?: string): void };
   policies: DidPolicies;
@@ -63,6 +65,7 @@ export function callHooks(d: CallHookDeps): LifecycleHooks {
       if (call.ringOutcome) d.metrics.ring(call.ringOutcome, (call.ringMs ?? 0) / 1000);
       const pbx = d.pbxName?.();
       d.log.info({ ...call.record(), ...(pbx ? { pbx } : {}) }, 'decision');
+      d.recent.settled(call);
     },
     onAbandoned(call, at) {
       d.publishAbandon(ringAbandon(call, at));

@@ -61,7 +61,7 @@ export function callPath(o: { routes?: RoutesFile; lookup?: LastAgentSource; att
   const hooks = callHooks({
     log,
     metrics: { decision: () => undefined, ring: () => undefined, lookup: () => undefined },
-    recent: { remember: () => undefined },
+    recent: { remember: () => undefined, settled: () => undefined },
     publishAbandon: (e) => abandons.push(e),
     memory: { remember: (e164, agent, _at, talkSeconds) => learned.push({ e164, agent, talkSeconds }) },
     policies,
