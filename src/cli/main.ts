@@ -1,16 +1,6 @@
 #!/usr/bin/env node
 // sticky-router <command>: the one entry point for operators.
 import { Command } from 'commander';
-import { registerStart } from './start.js';
-import { registerLookup } from './lookup.js';
-import { registerSetup } from './setup.js';
-import { registerExport } from './export.js';
-import { registerRecordings } from './recordings.js';
-import { registerWaitReady } from './wait-ready.js';
-import { registerDoctor } from './doctor.js';
-import { registerRejected } from './rejected.js';
-import { registerNotifications } from './notifications.js';
-import { registerRecalls } from './recalls.js';
 import { version } from '../version.js';
 
 const program = new Command()
@@ -19,15 +9,21 @@ const program = new Command()
   .description('Routes a returning caller to the agent they last talked to (Asterisk ARI + AMI + Elasticsearch).')
   .showHelpAfterError();
 
-registerStart(program);
-registerLookup(program);
-registerSetup(program);
-registerExport(program);
-registerRecordings(program);
-registerWaitReady(program);
-registerDoctor(program);
-registerRejected(program);
-registerNotifications(program);
-registerRecalls(program);
+// Each command's module (and what it pulls in: the router itself, the Kibana objects, the
+// exporter) is loaded only when that command runs; help and unknown commands load them all.
+const commands: Record<string, () => Promise<(p: Command) => void>> = {
+  start: async () => (await import('./start.js')).registerStart,
+  lookup: async () => (await import('./lookup.js')).registerLookup,
+  setup: async () => (await import('./setup.js')).registerSetup,
+  export: async () => (await import('./export.js')).registerExport,
+  recordings: async () => (await import('./recordings.js')).registerRecordings,
+  'wait-ready': async () => (await import('./wait-ready.js')).registerWaitReady,
+  doctor: async () => (await import('./doctor.js')).registerDoctor,
+  rejected: async () => (await import('./rejected.js')).registerRejected,
+  notifications: async () => (await import('./notifications.js')).registerNotifications,
+  recalls: async () => (await import('./recalls.js')).registerRecalls,
+};
+const named = Object.hasOwn(commands, process.argv[2] ?? '') ? commands[process.argv[2]!] : undefined;
+for (const load of named ? [named] : Object.values(commands)) (await load())(program);
 
 await program.parseAsync(process.argv);

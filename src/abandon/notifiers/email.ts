@@ -4,11 +4,15 @@
 // first message (In-Reply-To). SMTP replies decide the retry policy: 5xx is
 // permanent (nodemailer's err.permanent) except authentication, which an operator
 // fixes; 4xx and connection failures are retried.
-import nodemailer, { type Transporter } from 'nodemailer';
+import { createRequire } from 'node:module';
+import type { Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import { notificationId, notificationSubject, notificationText, type Notification } from '../notification.js';
 import { resolutionFollowUpText, resolutionLine, type ResolutionNotice } from '../resolution-notice.js';
 import { DeliveryError, SEND_TIMEOUT_MS, type Notifier } from './types.js';
+
+// Loaded when an SMTP channel is configured: nodemailer is ~3 MB of a router that sends no mail.
+const loadNodemailer = () => createRequire(import.meta.url)('nodemailer') as typeof import('nodemailer');
 
 export interface EmailOptions {
   /** smtp://user:pass@host:587 or smtps://…; never logged (it may hold a password). */
@@ -39,7 +43,7 @@ export class EmailNotifier implements Notifier {
 
   constructor(private readonly o: EmailOptions) {
     const t = o.timeoutMs ?? SEND_TIMEOUT_MS;
-    this.transport = nodemailer.createTransport({ url: o.smtpUrl, connectionTimeout: t, greetingTimeout: t, socketTimeout: t, dnsTimeout: t });
+    this.transport = loadNodemailer().createTransport({ url: o.smtpUrl, connectionTimeout: t, greetingTimeout: t, socketTimeout: t, dnsTimeout: t });
     this.domain = /@([^>\s]+)>?\s*$/.exec(o.from)?.[1] ?? 'sticky-router.invalid';
     this.label = `smtp ${new URL(o.smtpUrl).host}`;
   }
