@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startEsDouble, type EsDouble } from '../es-double/server.js';
 import { backfillEnv, harnessEnv } from '../support/harness.js';
+import { shebangNodeFlags } from '../support/node-flags.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string };
@@ -87,6 +88,9 @@ test('the installed `sticky-router start` routes against the harness PBX: ready,
     });
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     assert.equal(ready.status, 200, await ready.text());
+    // The bin's shebang flags reach the node process (env -S execs it: same pid).
+    const argv = readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').split('\0');
+    for (const f of shebangNodeFlags()) assert.ok(argv.includes(f), `${f} missing from the router's command line: ${argv.join(' ')}`);
     // The native SQLite binding works: the journal and the outbox are on disk.
     assert.ok(existsSync(join(dataDir, 'journal.sqlite')), 'journal.sqlite missing');
   } finally {

@@ -11,6 +11,7 @@ import { configNames } from '../../src/config.js';
 import { notifyConfigNames } from '../../src/abandon/notify-config.js';
 import { recordingsConfigNames } from '../../src/recordings/config.js';
 import { monitorConfigNames } from '../../src/monitoring/config.js';
+import { shebangNodeFlags } from '../support/node-flags.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const composeFile = join(root, 'docker', 'compose.yml');
@@ -172,4 +173,12 @@ test('compose.multi-pbx.yml: a second PBX and router beside the first, their tru
   assert.deepEqual([...routes], [['pbx-a', 'PJSIP/${agent}@pbx-a'], ['pbx-b', 'PJSIP/${agent}@pbx-b']]);
   assert.equal(envB.ES_NODE, (compose.services.router!.environment as Record<string, string>).ES_NODE, 'one Elasticsearch');
   assert.ok(multi.services['asterisk-b']!.build, 'pbx-b builds the same Asterisk image');
+});
+
+test("the router image's ENTRYPOINT runs node with the bin's shebang flags (the installed bin and systemd run the shebang)", () => {
+  const flags = shebangNodeFlags();
+  assert.ok(flags.includes('--max-semi-space-size=8'), `shebang flags: ${flags.join(' ')}`);
+  const entry = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(readFileSync(join(root, 'docker/router/Dockerfile'), 'utf8'))?.[1];
+  assert.ok(entry, 'docker/router/Dockerfile has no exec-form ENTRYPOINT');
+  assert.deepEqual(JSON.parse(entry) as string[], ['node', ...flags, 'dist/src/cli/main.js']);
 });

@@ -1,13 +1,14 @@
 // Runs the real router (`sticky-router start`) against the harness, as users run it:
 // the built dist/ (npm run build; what the systemd unit and the image start), or the
 // sources through tsx when BENCH_ROUTER_FROM=src (tsx's loader adds memory and start-up
-// time no installed router pays). Runs it against the harness with production logging (LOG_LEVEL=info, ECS lines), and collects its
+// time no installed router pays), with the node flags of the bin's shebang. Runs it against the harness with production logging (LOG_LEVEL=info, ECS lines), and collects its
 // decision records and its PID (for /proc/<pid>/stat CPU accounting).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { harnessEnv } from '../../harness/credentials.js';
 import { Feed } from '../../support/wait.js';
+import { shebangNodeFlags } from '../../support/node-flags.js';
 
 const root = resolve(import.meta.dirname, '..', '..', '..');
 
@@ -54,7 +55,8 @@ function toDecision(l: Record<string, unknown>): DecisionLine | undefined {
 /** env: the router's environment on top of the harness's; logFile: where to keep its stdout (JSON lines). */
 export async function startBenchRouter(env: Record<string, string>, logFile?: string): Promise<BenchRouter> {
   const fromSrc = routerFrom() === 'src';
-  const args = fromSrc ? ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'start'] : [join(root, 'dist/src/cli/main.js'), 'start'];
+  const main = fromSrc ? join(root, 'src/cli/main.ts') : join(root, 'dist/src/cli/main.js');
+  const args = [...shebangNodeFlags(main), ...(fromSrc ? ['--import', 'tsx'] : []), main, 'start'];
   const proc: ChildProcess = spawn(process.execPath, args, {
     cwd: root,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...harnessEnv, LOG_LEVEL: 'info', HTTP_PORT: '0', ...env },
