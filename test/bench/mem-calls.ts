@@ -50,8 +50,8 @@ try {
   const probe = async (label: string) => {
     process.kill(router.pid, 'SIGUSR2');
     await sleep(process.env.MEM_SNAPSHOT === '1' ? 15_000 : 1500);
-    const last = JSON.parse(readFileSync(file, 'utf8').trim().split('\n').pop()!) as { before: { rss: number; heapTotal: number; heapUsed: number }; afterGc?: { rss: number; heapTotal: number; heapUsed: number } };
-    say(`${label}: rss ${last.before.rss} heapTotal ${last.before.heapTotal} heapUsed ${last.before.heapUsed}; after GC rss ${last.afterGc?.rss} heapTotal ${last.afterGc?.heapTotal} heapUsed ${last.afterGc?.heapUsed}`);
+    const last = JSON.parse(readFileSync(file, 'utf8').trim().split('\n').pop()!) as { gcMs: Record<string, number>; before: { rss: number; heapTotal: number; heapUsed: number }; afterGc?: { rss: number; heapTotal: number; heapUsed: number } };
+    say(`${label}: rss ${last.before.rss} heapTotal ${last.before.heapTotal} heapUsed ${last.before.heapUsed}; after GC rss ${last.afterGc?.rss} heapTotal ${last.afterGc?.heapTotal} heapUsed ${last.afterGc?.heapUsed}; GC so far ${Object.entries(last.gcMs).map(([k, v]) => `${k} ${Math.round(v)}`).join(' ')}`);
   };
   try {
     await sleep(10_000);

@@ -7,6 +7,7 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import v8 from 'node:v8';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 
 const dir = process.env.BENCH_MEM_DIR;
 const mb = (n) => Math.round((n / 1048576) * 10) / 10;
@@ -24,13 +25,36 @@ function sample() {
   );
   const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, { size: mb(s.space_size), used: mb(s.space_used_size), committed: mb(s.physical_space_size) }]));
   const h = v8.getHeapStatistics();
-  return { rss: mb(u.rss), heapTotal: mb(u.heapTotal), heapUsed: mb(u.heapUsed), external: mb(u.external), arrayBuffers: mb(u.arrayBuffers), mallocedMemory: mb(h.malloced_memory), peakMalloced: mb(h.peak_malloced_memory), status, spaces };
+  return { maps: bigMappings(), rss: mb(u.rss), heapTotal: mb(u.heapTotal), heapUsed: mb(u.heapUsed), external: mb(u.external), arrayBuffers: mb(u.arrayBuffers), mallocedMemory: mb(h.malloced_memory), peakMalloced: mb(h.peak_malloced_memory), status, spaces };
+}
+
+/** Mappings holding more than 1 MB resident (/proc/self/smaps): V8 spaces, malloc arenas, thread stacks, files. */
+function bigMappings() {
+  const out = [];
+  let cur;
+  for (const l of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(l);
+    if (head) {
+      cur = { size: mb(parseInt(head[2], 16) - parseInt(head[1], 16)), name: head[3] || '[anon]', rss: 0 };
+      out.push(cur);
+    } else if (cur && l.startsWith('Rss:')) cur.rss = mb(parseInt(l.slice(4), 10) * 1024);
+  }
+  return out.filter((m) => m.rss > 1).sort((a, b) => b.rss - a.rss);
 }
 
 if (dir) {
+  // Time spent in GC by kind since start (ms, wall clock of each pause): what a smaller young generation costs.
+  const gcMs = { minor: 0, major: 0, incremental: 0, weakcb: 0, count: 0 };
+  const kinds = { [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor', [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major', [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental', [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb' };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gcMs[kinds[e.detail?.kind] ?? 'major'] += e.duration;
+      gcMs.count++;
+    }
+  }).observe({ entryTypes: ['gc'] });
   let n = 0;
   process.on('SIGUSR2', () => {
-    const line = { t: Date.now(), n: ++n, before: sample() };
+    const line = { t: Date.now(), n: ++n, gcMs: { ...gcMs }, before: sample() };
     if (typeof globalThis.gc === 'function') {
       globalThis.gc();
       globalThis.gc();
