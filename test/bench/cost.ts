@@ -2,7 +2,9 @@
 // Measures (cost/measure.ts), then writes its section into RESULTS.md between
 // markers (run.ts regenerates the rest of the file) and the plot next to it.
 //   test/harness/netns-run.sh <ns> npx tsx test/bench/cost.ts
-// Rendering differs from measuring only in BENCH_COST_FROM (below).
+// Rendering differs from measuring only in BENCH_COST_FROM (below). BENCH_COST_OUT=<file.json>:
+// a side run (e.g. the 30-minute soak alone: BENCH_SOAK_S=1800): the figures go there and the
+// section to stdout; RESULTS.md, cost-results.json and the plot stay as they are.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { measureCost, type CostResults } from './cost/measure.js';
@@ -17,6 +19,12 @@ const END = '<!-- cost.ts: end -->';
 // BENCH_COST_FROM=<cost-results.json>: render an earlier run again, measure nothing.
 const from = process.env.BENCH_COST_FROM;
 const results = from ? (JSON.parse(readFileSync(from, 'utf8')) as CostResults) : await measureCost();
+const out = process.env.BENCH_COST_OUT;
+if (out) {
+  writeFileSync(out, `${JSON.stringify(results, null, 1)}\n`);
+  process.stdout.write(`${renderSection(results, svgName)}\n`);
+  process.exit(0);
+}
 if (!from) writeFileSync(resolve(here, 'cost-results.json'), `${JSON.stringify(results, null, 1)}\n`);
 const section = `${BEGIN}\n${renderSection(results, svgName)}\n${END}`;
 const current = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '';
