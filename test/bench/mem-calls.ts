@@ -4,7 +4,8 @@
 // 20:60,20:60) of routed calls (DID 100, journal hits, every caller unique, as the cost
 // bench's soak), and RSS from /proc every 10 s. A probe records memory as found, then
 // after a forced full GC: what is retained versus what V8 has not collected yet.
-// MEM_NODE_OPTIONS adds node flags (e.g. --max-semi-space-size=1); MEM_SNAPSHOT=1 writes
+// MEM_NODE_OPTIONS adds node flags through NODE_OPTIONS (the bin's shebang flags, given on the
+// command line, win over the same flag there); MEM_SNAPSHOT=1 writes
 // a heap snapshot per probe.
 //   test/harness/netns-run.sh <ns> npx tsx test/bench/mem-calls.ts <out-dir>
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
