@@ -129,8 +129,16 @@ try {
     const before = new Set(readdirSync(outDir));
     const c0 = cpuSeconds(router.pid);
     signal();
-    await sleep(IDLE_S * 1000);
+    // Idle CPU in 5 s slots: what start-up work is still running.
+    const slots: string[] = [];
+    for (let t = 0, prev = c0; t < IDLE_S; t += 5) {
+      await sleep(5000);
+      const now = cpuSeconds(router.pid);
+      slots.push(((now - prev) * 1000).toFixed(0));
+      prev = now;
+    }
     signal();
+    say(`idle CPU per 5 s slot (ms): ${slots.join(' ')}`);
     say(`RSS after start: ${rssMb(router.pid).toFixed(0)} MB`);
     say(`idle: ${(((cpuSeconds(router.pid) - c0) / IDLE_S) * 100).toFixed(2)}% of a core`);
     await sleep(500);
