@@ -24,6 +24,7 @@ import { hangupAllChannels, phoneUp, waitChannelsGone, waitEndpointState } from 
 import { agentStatesLoaded, decisionAfter, esCdrs, journalCdrs, poll } from '../support/cdr.js';
 import { historyDoc, seededCluster } from '../support/history.js';
 import { writeRtpPcap, type RtpPcapInfo } from '../support/rtp-pcap.js';
+import { cli } from '../harness/asterisk.js';
 import type { CdrDocument } from '../../src/cdr/schema.js';
 import { mailHeader, mailText, startNotifyReceivers, unusedPort, type NotifyReceivers } from '../support/notify-receivers.js';
 import { makeCerts, startMtlsReceiver, startSignedReceiver, type Certs } from '../support/monitor-receivers.js';
@@ -31,6 +32,7 @@ import { makeCerts, startMtlsReceiver, startSignedReceiver, type Certs } from '.
 const prefix = `it-vq-${Date.now()}`;
 const LOSSY_CALLER = '+12025550610';
 const CLEAN_CALLER = '+12025550611';
+const NO_QOS_CALLER = '+12025550612';
 const log = (...a: unknown[]) => console.error('#', ...a);
 let cluster: TestCluster;
 let es: Client;
@@ -72,7 +74,7 @@ before(async () => {
   lossy = writeRtpPcap(join(dir, 'lossy.pcap'), { seconds: 12, dropEvery: 10 });
   clean = writeRtpPcap(join(dir, 'clean.pcap'), { seconds: 12 });
   agentStream = writeRtpPcap(join(dir, 'agent.pcap'), { seconds: 12, ssrc: 0xa6e47 });
-  cluster = await seededCluster(prefix, [historyDoc(LOSSY_CALLER, '1002', DateTime.utc().minus({ minutes: 4 }))]);
+  cluster = await seededCluster(prefix, [historyDoc(LOSSY_CALLER, '1002', DateTime.utc().minus({ minutes: 4 })), historyDoc(NO_QOS_CALLER, '1002', DateTime.utc().minus({ minutes: 4 }))]);
   es = new Client({ node: cluster.node });
   certs = makeCerts(dir);
   rx = await startNotifyReceivers();
@@ -249,4 +251,24 @@ test('a subscription that keeps failing e-mails its contacts once per outage (MO
   assert.match(mailText(m.raw), /ECONNREFUSED/);
   assert.doesNotMatch(mailText(m.raw), /\/gone/, 'the URL path (may carry a token) is not in the mail');
   assert.equal(rx.smtp.mails.filter((x) => x.to.includes('vq-owner@example.com')).length, 0, 'the healthy subscription alerted nobody');
+});
+
+test('VOICE_QUALITY=off (dialplan global): the sticky call is routed and answered as before, its CDR carries no quality and no voice_quality event is sent', async () => {
+  cli('dialplan set global VOICE_QUALITY off');
+  try {
+    const from = router.lines.length;
+    const r = await call('100', NO_QOS_CALLER, { talkMs: 2000, timeoutS: 30 });
+    assert.equal(r.exitCode, 0, `call completed: ${r.errors.slice(0, 300)}`);
+    const d = await decisionAfter(router, NO_QOS_CALLER, from);
+    assert.equal(d.reason, 'sticky_agent');
+    await waitChannelsGone();
+    const doc = await cdrOf(NO_QOS_CALLER);
+    assert.equal(doc.talked, true, 'a conversation, learned as usual');
+    assert.equal(doc.quality, undefined, `no [sticky-qos] handlers ran: ${JSON.stringify(doc.quality)}`);
+    // The router ships a CDR's event as it keeps the CDR; give it the time a quality event takes.
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(vq.requests.filter((x) => JSON.parse(x.rawBody).call?.uniqueid === doc.asterisk.uniqueid).length, 0, 'no voice_quality event');
+  } finally {
+    cli('dialplan set global VOICE_QUALITY on');
+  }
 });

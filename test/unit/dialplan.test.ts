@@ -28,7 +28,8 @@ test('every context the router uses is defined in the dialplan', () => {
 });
 
 test('every channel variable the router reads is set by the dialplan, inherited', () => {
-  for (const v of [channelVars.did, channelVars.agent, channelVars.reason]) assert.match(conf, new RegExp(`Set\\(__${v}=`), `Set(__${v}=…)`);
+  // Set(__X=…), or one pair of an MSet (the dialplan sets several variables per priority).
+  for (const v of [channelVars.did, channelVars.agent, channelVars.reason]) assert.match(conf, new RegExp(`(?:Set\\(|MSet\\([^\\n]*,)__${v}=`), `Set(__${v}=…) or MSet(…,__${v}=…)`);
 });
 
 test('the variable the router sets before a hand-off is what [sticky-ring] dials', () => {
