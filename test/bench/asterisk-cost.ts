@@ -1,7 +1,8 @@
 // What a call costs Asterisk itself, the PBX's ceiling: Asterisk's CPU per call for
 // plain Dial with no router running (alone), plain Dial with the router connected
-// (baseline) and routed calls (router), at one rate, interleaved ASTERISK_COST_ROUNDS
-// times. The router's own CPU is in cost.ts; this is the share it adds to Asterisk.
+// (baseline), routed calls (router) and routed calls with the dialplan global
+// VOICE_QUALITY=off (no [sticky-qos] hangup handlers), at one rate, interleaved
+// ASTERISK_COST_ROUNDS times. The router's own CPU is in cost.ts; this is the share it adds to Asterisk.
 // Writes its section of RESULTS.md (between its markers; npm run bench runs it last).
 //   test/harness/netns-run.sh <ns> npx tsx test/bench/asterisk-cost.ts
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { Journal } from '../../src/cdr/journal.js';
 import { hangupAllChannels, waitEndpointState } from '../support/harness.js';
 import { startPhone, type AgentPhone } from '../support/sipp.js';
-import { addBenchAgents, ensureHarness, removeBenchAgents, runningPid, stopHarness } from './lib/pbx.js';
+import { addBenchAgents, cli, ensureHarness, removeBenchAgents, runningPid, stopHarness } from './lib/pbx.js';
 import { startBenchRouter } from './lib/router.js';
 import * as T from './stages/throughput.js';
 
@@ -23,14 +24,16 @@ const h = await ensureHarness();
 if ('unsupported' in h) throw new Error(h.unsupported);
 const work = mkdtempSync(join(tmpdir(), 'sticky-asterisk-cost-'));
 const phones: AgentPhone[] = [];
-const perCall: Record<T.Side, number[]> = { alone: [], baseline: [], router: [] };
-const routerPerCall: Record<T.Side, number[]> = { alone: [], baseline: [], router: [] };
+type Row = T.Side | 'noQuality';
+const perCall: Record<Row, number[]> = { alone: [], baseline: [], router: [], noQuality: [] };
+const routerPerCall: Record<Row, number[]> = { alone: [], baseline: [], router: [], noQuality: [] };
 const loads: string[] = [`start ${loadavg().map((x) => x.toFixed(2)).join(' / ')}`];
 try {
   await hangupAllChannels();
   const dataDir = join(work, 'data');
   const j = new Journal(dataDir);
-  j.appendMany(T.throughputHistory(ROUNDS, RATE * STEP_S));
+  // Per round: the routed step's callers, then the VOICE_QUALITY=off step's.
+  j.appendMany(T.throughputHistory(ROUNDS, 2 * RATE * STEP_S));
   j.close();
   addBenchAgents(T.BENCH_AGENT_FIRST, T.BENCH_AGENTS, T.BENCH_AGENT_PORT);
   for (const port of [5072, T.BENCH_AGENT_PORT]) phones.push(await startPhone(port, work));
@@ -42,11 +45,17 @@ try {
     perCall.alone.push((alone.asteriskCpuPct / 100) * alone.wallS * 1000 / alone.calls);
     const router = await startBenchRouter({ DATA_DIR: dataDir }, join(work, `router-${r}.log`));
     try {
-      for (const side of ['baseline', 'router'] as const) {
-        const s = await T.runStep({ side, rate: RATE, stepS: STEP_S, run: r, offset: 0, dir: work, router, asteriskPid, phone: side === 'router' ? benchPhone : phone1002 });
-        perCall[side].push((s.asteriskCpuPct / 100) * s.wallS * 1000 / s.calls);
-        routerPerCall[side].push((s.routerCpuPct / 100) * s.wallS * 1000 / s.calls);
-        say(`round ${r + 1} ${side}: ${s.correct}/${s.calls} correct, Asterisk ${perCall[side].at(-1)!.toFixed(2)} ms CPU per call, router ${((s.routerCpuPct / 100) * s.wallS * 1000 / s.calls).toFixed(2)} ms, machine ${s.machineBusyPct.toFixed(0)}% busy`);
+      for (const row of ['baseline', 'router', 'noQuality'] as const) {
+        const side = row === 'noQuality' ? 'router' : row;
+        if (row === 'noQuality') cli('dialplan set global VOICE_QUALITY off');
+        try {
+          const s = await T.runStep({ side, rate: RATE, stepS: STEP_S, run: r, offset: row === 'noQuality' ? RATE * STEP_S : 0, dir: work, router, asteriskPid, phone: side === 'router' ? benchPhone : phone1002 });
+          perCall[row].push((s.asteriskCpuPct / 100) * s.wallS * 1000 / s.calls);
+          routerPerCall[row].push((s.routerCpuPct / 100) * s.wallS * 1000 / s.calls);
+          say(`round ${r + 1} ${row}: ${s.correct}/${s.calls} correct, Asterisk ${perCall[row].at(-1)!.toFixed(2)} ms CPU per call, router ${((s.routerCpuPct / 100) * s.wallS * 1000 / s.calls).toFixed(2)} ms, machine ${s.machineBusyPct.toFixed(0)}% busy`);
+        } finally {
+          if (row === 'noQuality') cli('dialplan set global VOICE_QUALITY on');
+        }
       }
     } finally {
       await router.stop();
@@ -55,7 +64,7 @@ try {
   }
   loads.push(`end ${loadavg().map((x) => x.toFixed(2)).join(' / ')}`);
   const med = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
-  say(`medians, Asterisk CPU per call at ${RATE}/s: alone ${med(perCall.alone).toFixed(2)} ms, baseline (router connected) ${med(perCall.baseline).toFixed(2)} ms, routed ${med(perCall.router).toFixed(2)} ms`);
+  say(`medians, Asterisk CPU per call at ${RATE}/s: alone ${med(perCall.alone).toFixed(2)} ms, baseline (router connected) ${med(perCall.baseline).toFixed(2)} ms, routed ${med(perCall.router).toFixed(2)} ms, routed with VOICE_QUALITY=off ${med(perCall.noQuality).toFixed(2)} ms`);
   process.stdout.write(`${JSON.stringify({ rate: RATE, stepS: STEP_S, perCall, routerPerCall })}\n`);
   writeSection(med);
 } finally {
@@ -82,8 +91,11 @@ function writeSection(med: (v: number[]) => number): void {
     `| plain Dial (DID 999), no router running | ${f(perCall.alone)} | - |`,
     `| plain Dial (DID 999), router connected | ${f(perCall.baseline)} | ${f(routerPerCall.baseline)} |`,
     `| routed (DID 100: Stasis, lookup, continue, [sticky-ring]) | ${f(perCall.router)} | ${f(routerPerCall.router)} |`,
+    `| routed, dialplan global VOICE_QUALITY=off (no [sticky-qos] hangup handlers) | ${f(perCall.noQuality)} | ${f(routerPerCall.noQuality)} |`,
     '',
-    `A routed call costs the machine ${routed.toFixed(2)} ms of CPU (Asterisk + router) against ${alone.toFixed(2)} ms for plain Dial: ×${(routed / alone).toFixed(2)}. Where the PBX's ceiling is CPU (section 3), that ratio, not the router's own CPU alone, sets how far routed calls can follow plain ones; what Asterisk's extra share is made of (the Stasis round trip, the [sticky-*] dialplan's priorities, the router's AMI and ARI sessions) this measurement does not split; the router's share is its own process.`,
+    `The [sticky-qos] hangup handlers (voice quality, README "Voice quality in the CDR") cost Asterisk ${(med(perCall.router) - med(perCall.noQuality)).toFixed(2)} ms per routed call here: the difference of the two routed rows.`,
+    '',
+    `A routed call costs the machine ${routed.toFixed(2)} ms of CPU (Asterisk + router) against ${alone.toFixed(2)} ms for plain Dial: ×${(routed / alone).toFixed(2)}. Where the PBX's ceiling is CPU (section 3), that ratio, not the router's own CPU alone, sets how far routed calls can follow plain ones. Beyond the voice-quality handlers, what Asterisk's extra share is made of (the Stasis round trip, the other [sticky-*] priorities, the router's AMI and ARI sessions) this measurement does not split; the router's share is its own process.`,
     END,
   ];
   const current = existsSync(file) ? readFileSync(file, 'utf8') : '';
