@@ -6,8 +6,9 @@
 //         with the router connected), idle CPU subtracted;
 //   one   the same one call at a time (sequential), routed;
 //   soak  router RSS sampled every 10 s under steady routed load (shortened: BENCH_SOAK_S);
-// plus, in-process: the CDR ingest path (test/bench/cdr-ingest-path.ts) and the
-// 100,000-CDR backfill (test/bench/backfill-100k.ts). Returns the figures; render.ts
+// plus, in-process: the CDR ingest path (test/bench/cdr-ingest-path.ts), the
+// 100,000-CDR backfill (test/bench/backfill-100k.ts) and the machine's wake-up
+// penalty (test/bench/wake-penalty.ts). Returns the figures; render.ts
 // turns them into text and a plot.
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -46,6 +47,8 @@ export interface CostResults {
   /** longestBlockMs: the longest the event loop was held (a timer probe); longestBatchMs: runs before the backfill yielded (it held the loop throughout). */
   backfill: { rows: number; seconds: number; rowsPerS: number; cpuSeconds: number; longestBlockMs?: number; longestBatchMs?: number }[];
   loads: { stage: string; load: number[] }[];
+  /** The same slice of call work back to back and after a 20 ms sleep (wake-penalty.ts). */
+  wake?: { hotP50Us: number; afterSleepP50Us: number; ratio: number };
   skipped?: string;
   /** Which router ran (absent in older results: src through tsx). */
   routerFrom?: 'dist' | 'src';
@@ -93,6 +96,7 @@ export async function measureCost(): Promise<CostResults> {
   const inProcess = env.BENCH_COST_IN_PROCESS !== '0';
   for (let r = 0; r < (inProcess ? 3 : 0); r++) out.ingest.push(await child('cdr-ingest-path.ts', { BENCH_EVENTS: '20000' }));
   if (inProcess) out.backfill.push(await child('backfill-100k.ts'));
+  if (inProcess) out.wake = await child('wake-penalty.ts');
   noteLoad('in-process: end');
 
   const h = await ensureHarness();
