@@ -127,7 +127,11 @@ export async function measureCost(): Promise<CostResults> {
     // BENCH_ROUTER_CPU_PROF=<dir>: the router writes a V8 CPU profile there when it stops (lib/cpu-profile-hook.mjs).
     const hook = join(import.meta.dirname, '..', 'lib', 'cpu-profile-hook.mjs');
     const prof: Record<string, string> = env.BENCH_ROUTER_CPU_PROF ? { NODE_OPTIONS: `--import ${hook}`, BENCH_CPU_PROF_DIR: env.BENCH_ROUTER_CPU_PROF } : {};
-    const router = await startBenchRouter({ DATA_DIR: dataDir, ...prof }, join(work, 'router-cost.log'));
+    // The history is written 10 min before now (T.throughputHistory): a window of 30 min alone
+    // turns every call of a 30-minute soak after its 18th minute into no_history (a 1,800 s
+    // soak measured 59.67 % routed). Long enough for the whole run; PT30M for the default 300 s.
+    const windowMin = Math.max(30, 10 + Math.ceil((SOAK_S + 900) / 60));
+    const router = await startBenchRouter({ DATA_DIR: dataDir, STICKY_WINDOW: `PT${windowMin}M`, ...prof }, join(work, 'router-cost.log'));
     cleanups.push(() => router.stop());
     say(`idle: ${IDLE_S} s right after start, then ${IDLE_S} s after a ${IDLE_S} s warm-up`);
     out.idleFirstMinutePct = await cpuOver(router.pid, IDLE_S);
