@@ -63,7 +63,12 @@ try {
     say(`round ${r + 1} alone: Asterisk ${perCall.alone.at(-1)!.toFixed(2)} ms CPU per call`);
   }
   loads.push(`end ${loadavg().map((x) => x.toFixed(2)).join(' / ')}`);
-  const med = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+  // The median; of an even count (2 rounds by default) the mean of the middle two, not the larger.
+  const med = (v: number[]) => {
+    const s = [...v].sort((a, b) => a - b);
+    const m = Math.floor(s.length / 2);
+    return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  };
   say(`medians, Asterisk CPU per call at ${RATE}/s: alone ${med(perCall.alone).toFixed(2)} ms, baseline (router connected) ${med(perCall.baseline).toFixed(2)} ms, routed ${med(perCall.router).toFixed(2)} ms, routed with VOICE_QUALITY=off ${med(perCall.noQuality).toFixed(2)} ms`);
   process.stdout.write(`${JSON.stringify({ rate: RATE, stepS: STEP_S, perCall, routerPerCall })}\n`);
   writeSection(med);
