@@ -2,17 +2,13 @@
 // monitoring alerts: a call that broke its DID's voice-quality limits. Each channel
 // is a target of the monitoring outbox, so an alert is as durable as an abandon
 // notification. The body is `{ subject, text }`.
-import { createRequire } from 'node:module';
 import type { Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type { NotifyConfig } from '../abandon/notify-config.js';
 import { postJson } from '../abandon/notifiers/http.js';
-import { smtpDeliveryError } from '../abandon/notifiers/email.js';
+import { smtpDeliveryError, smtpTransport } from '../abandon/notifiers/email.js';
 import { DeliveryError, SEND_TIMEOUT_MS } from '../abandon/notifiers/types.js';
 import type { DeliveryRow, DeliveryTarget } from './outbox.js';
-
-// Loaded when an SMTP channel is configured: nodemailer is ~3 MB of a router that sends no mail.
-const loadNodemailer = () => createRequire(import.meta.url)('nodemailer') as typeof import('nodemailer');
 
 export interface Alert {
   subject: string;
@@ -54,7 +50,7 @@ export class Mailer {
     private readonly from: string,
     timeoutMs = SEND_TIMEOUT_MS,
   ) {
-    this.transport = loadNodemailer().createTransport({ url: smtpUrl, connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs, dnsTimeout: timeoutMs });
+    this.transport = smtpTransport(smtpUrl, timeoutMs);
     this.label = `smtp ${new URL(smtpUrl).host}`;
     this.domain = /@([^>\s]+)>?\s*$/.exec(from)?.[1] ?? 'sticky-router.invalid';
   }

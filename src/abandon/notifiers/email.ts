@@ -11,8 +11,15 @@ import { notificationId, notificationSubject, notificationText, type Notificatio
 import { resolutionFollowUpText, resolutionLine, type ResolutionNotice } from '../resolution-notice.js';
 import { DeliveryError, SEND_TIMEOUT_MS, type Notifier } from './types.js';
 
-// Loaded when an SMTP channel is configured: nodemailer is ~3 MB of a router that sends no mail.
-const loadNodemailer = () => createRequire(import.meta.url)('nodemailer') as typeof import('nodemailer');
+/**
+ * The SMTP transport both e-mail senders use (abandon notifications, monitoring alerts), with
+ * one timeout for every step. nodemailer is loaded here, when an SMTP channel is configured:
+ * it is ~3 MB of a router that sends no mail.
+ */
+export function smtpTransport(url: string, timeoutMs: number): Transporter<SMTPTransport.SentMessageInfo> {
+  const nodemailer = createRequire(import.meta.url)('nodemailer') as typeof import('nodemailer');
+  return nodemailer.createTransport({ url, connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs, dnsTimeout: timeoutMs });
+}
 
 export interface EmailOptions {
   /** smtp://user:pass@host:587 or smtps://…; never logged (it may hold a password). */
@@ -43,7 +50,7 @@ export class EmailNotifier implements Notifier {
 
   constructor(private readonly o: EmailOptions) {
     const t = o.timeoutMs ?? SEND_TIMEOUT_MS;
-    this.transport = loadNodemailer().createTransport({ url: o.smtpUrl, connectionTimeout: t, greetingTimeout: t, socketTimeout: t, dnsTimeout: t });
+    this.transport = smtpTransport(o.smtpUrl, t);
     this.domain = /@([^>\s]+)>?\s*$/.exec(o.from)?.[1] ?? 'sticky-router.invalid';
     this.label = `smtp ${new URL(o.smtpUrl).host}`;
   }
