@@ -176,7 +176,7 @@ export async function startApp(
     region: config.DEFAULT_COUNTRY,
     log: log.child({ component: 'abandon' }),
     shortAbandonMs: (did) => policies.for(did).shortAbandonMs,
-    queueLog: { answered: config.QUEUE_LOG_ANSWERED },
+    queueLog: config.QUEUE_LOG_STICKY && { answered: config.QUEUE_LOG_ANSWERED },
     persist: (record) => {
       const r = journalWrites.append(record.toDocument(), 'abandon');
       if (r === 'new') shipper?.notify();

@@ -88,7 +88,9 @@ const schema = z
     PBX_TIMEZONE: z.string().refine((v) => IANAZone.isValidZone(v), 'an IANA time zone such as America/New_York or Asia/Kolkata').optional(),
     // An abandon shorter than this is recorded (short: true) but notifies nobody; per DID in ROUTES_FILE.
     SHORT_ABANDON: durationOrZero('PT5S').prefault('PT5S'),
-    // queue_log: answered sticky calls as CONNECT + COMPLETECALLER/COMPLETEAGENT.
+    // queue_log: the sticky ring as a queue at all (false: a site that reads no queue_log
+    // saves three AMI actions per answered call); answered calls as CONNECT + COMPLETE….
+    QUEUE_LOG_STICKY: bool.default(true),
     QUEUE_LOG_ANSWERED: bool.default(true),
     ROUTES_FILE: z.string().min(1, 'a path to a JSON file of per-DID settings').optional(),
     // Asterisk's own durable records, read for what AMI did not deliver (router down, AMI gap).

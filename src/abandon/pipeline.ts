@@ -41,7 +41,8 @@ export interface AbandonPipelineOptions {
   /** DEFAULT_COUNTRY, for callers without `+`. */
   region?: CountryCode;
   clock?: () => DateTime;
-  queueLog?: QueueLogOptions;
+  /** false: the sticky ring is not written to queue_log (QUEUE_LOG_STICKY=false). */
+  queueLog?: QueueLogOptions | false;
   /** Caller channels whose DID/agent are remembered at once. */
   maxTrackedCalls?: number;
   /** The DID's SHORT_ABANDON in ms (0 = no short abandons). */
@@ -60,18 +61,18 @@ const SEEN_MAX = 5000;
 
 export class AbandonPipeline {
   private readonly vars: CallVarTracker;
-  private readonly queueLog: StickyQueueLog;
+  private readonly queueLog: StickyQueueLog | undefined;
   private readonly clock: () => DateTime;
   private readonly seen = new BoundedMap<string, true>(SEEN_MAX);
   private started = false;
 
   private readonly onSink = (e: AbandonEvent) => void this.handle(e);
   private readonly onAmiEvent = (e: AmiEvent) => this.amiEvent(e);
-  private readonly onAmiConnected = () => void this.queueLog.flush();
+  private readonly onAmiConnected = () => void this.queueLog?.flush();
 
   constructor(private readonly o: AbandonPipelineOptions) {
     this.vars = new CallVarTracker({ max: o.maxTrackedCalls });
-    this.queueLog = new StickyQueueLog(o.ami, o.log, o.queueLog);
+    this.queueLog = o.queueLog === false ? undefined : new StickyQueueLog(o.ami, o.log, o.queueLog);
     this.clock = o.clock ?? (() => DateTime.utc());
   }
 
@@ -91,7 +92,7 @@ export class AbandonPipeline {
     this.o.ami.removeListener('event', this.onAmiEvent);
     this.o.ami.removeListener('connected', this.onAmiConnected);
     this.vars.clear();
-    this.queueLog.clear();
+    this.queueLog?.clear();
   }
 
   /**
@@ -137,14 +138,14 @@ export class AbandonPipeline {
       this.o.log.error({ err, abandon: { id: record.id } }, 'abandon notification not queued');
     }
     // Router-phase abandons (ringing or held for the agent): no queue saw them, so the router writes their queue_log lines.
-    if (record.source !== 'queue') await this.queueLog.abandoned(record);
+    if (record.source !== 'queue') await this.queueLog?.abandoned(record);
     return record;
   }
 
   private amiEvent(e: AmiEvent): void {
     if (e.Event !== 'QueueCallerAbandon') {
       this.vars.onAmiEvent(e);
-      this.queueLog.onAmiEvent(e);
+      this.queueLog?.onAmiEvent(e);
       return;
     }
     let ev: AbandonEvent;

@@ -41,7 +41,7 @@ class FakeNotifier implements Notifier {
 /** The line Asterisk's QueueLog action writes: time|Uniqueid|Queue|Interface|Event|Message. */
 const queueLogLine = (a: Record<string, unknown>) => ['1763726407', a.Uniqueid, a.Queue, a.Interface, a.Event, a.Message].join('|');
 
-function setup(t: { after(fn: () => unknown): void }, opts: { persist?: (r: AbandonRecord) => void | Promise<void>; log?: ReturnType<typeof captureLog>['log'] } = {}) {
+function setup(t: { after(fn: () => unknown): void }, opts: { persist?: (r: AbandonRecord) => void | Promise<void>; log?: ReturnType<typeof captureLog>['log']; queueLog?: false } = {}) {
   const tmp = tempDir();
   const cap = captureLog();
   const log = opts.log ?? cap.log;
@@ -51,7 +51,7 @@ function setup(t: { after(fn: () => unknown): void }, opts: { persist?: (r: Aban
   const outbox = new Outbox({ dataDir: tmp.dir, notifiers: [notifier], dedupeWindowMs: 600_000, log, backoffBaseMs: 20, backoffCapMs: 100 });
   const persisted: AbandonRecord[] = [];
   const now = DateTime.fromISO('2026-11-21T12:00:03.000Z', { zone: 'utc' });
-  const pipeline = new AbandonPipeline({ sink, ami, outbox, log, region: 'UA', clock: () => now, persist: opts.persist ?? ((r) => void persisted.push(r)) });
+  const pipeline = new AbandonPipeline({ sink, ami, outbox, log, region: 'UA', clock: () => now, persist: opts.persist ?? ((r) => void persisted.push(r)), queueLog: opts.queueLog });
   pipeline.start();
   outbox.start();
   t.after(async () => {
@@ -106,6 +106,20 @@ test('router-phase abandon whose ring start AMI missed: queue_log ENTERQUEUE the
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(persisted.length, 1);
   assert.equal(ami.actions.length, 2);
+});
+
+test('QUEUE_LOG_STICKY=false (queueLog: false): a sticky ring answered, and one abandoned, write no queue_log line; the abandon is still recorded and notified', async (t) => {
+  const { ami, sink, notifier, persisted } = setup(t, { queueLog: false });
+  const ring = { Channel: 'PJSIP/trunk-00000004', Uniqueid: '1763726400.30', Linkedid: '1763726400.30', Context: 'sticky-ring', Exten: '1002~20', CallerIDNum: '+380961234567' };
+  ami.send({ Event: 'DialBegin', ...ring, DestUniqueid: '1763726400.31' });
+  ami.send({ Event: 'DialEnd', ...ring, DialStatus: 'ANSWER' });
+  ami.send({ Event: 'BridgeLeave', ...ring });
+  ami.send({ Event: 'Hangup', ...ring, Cause: '16' });
+  sink.publish({ source: 'sticky_ring', at: '2026-11-21T12:00:07.000Z', caller: { raw: '+380961234567', e164: '+380961234567' }, did: '5551000', agent: '1002', waitedMs: 6600, uniqueid: '1763726400.40', linkedid: '1763726400.40' });
+  await waitUntil(() => notifier.sent.length === 1, 2000, 'notification');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(persisted.length, 1);
+  assert.deepEqual(ami.actions, []);
 });
 
 test('queue_log lines wait while AMI is down and are written on reconnect', async (t) => {
