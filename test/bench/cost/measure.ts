@@ -16,7 +16,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Journal } from '../../../src/cdr/journal.js';
 import { hangupAllChannels, waitEndpointState } from '../../support/harness.js';
-import { addBenchAgents, cpuSeconds, ensureHarness, removeBenchAgents, rssMb, runningPid, stopHarness } from '../lib/pbx.js';
+import { addBenchAgents, cpuSeconds, ensureHarness, mainThreadWakeups, removeBenchAgents, rssMb, runningPid, stopHarness } from '../lib/pbx.js';
 import { routerFrom, startBenchRouter } from '../lib/router.js';
 import { runCallers, startPhone, type AgentPhone } from '../../support/sipp.js';
 import { percentile } from '../lib/stats.js';
@@ -32,15 +32,19 @@ export interface RateRow {
   routerCpuPct: number;
   /** Router CPU over the step minus idle CPU over the same time, per call (ms). */
   cpuMsPerCall: number;
+  /** The router's main-thread wake-ups over the step minus idle's, per call. */
+  wakesPerCall?: number;
   load1: number;
 }
 
 export interface CostResults {
   idleFirstMinutePct: number;
   idleWarmPct: number;
+  /** Main-thread wake-ups per second over the warm idle minute. */
+  idleWakesPerS?: number;
   idleWindowS: number;
   rates: RateRow[];
-  sequential: { calls: number; ok: number; cpuMsPerCall: number; answerP50: number };
+  sequential: { calls: number; ok: number; cpuMsPerCall: number; answerP50: number; wakesPerCall?: number };
   soak: { seconds: number; rate: number; samples: { t: number; rssMb: number }[]; calls: number; correctPct: number };
   rssAfterRatesMb: number;
   ingest: { events: number; cdrsPerS: number; cpuUsPerCdr: number }[];
@@ -136,7 +140,11 @@ export async function measureCost(): Promise<CostResults> {
     say(`idle: ${IDLE_S} s right after start, then ${IDLE_S} s after a ${IDLE_S} s warm-up`);
     out.idleFirstMinutePct = await cpuOver(router.pid, IDLE_S);
     await sleep(IDLE_S * 1000);
+    const w0 = mainThreadWakeups(router.pid);
+    const tw = Date.now();
     out.idleWarmPct = await cpuOver(router.pid, IDLE_S);
+    out.idleWakesPerS = (mainThreadWakeups(router.pid) - w0) / ((Date.now() - tw) / 1000);
+    const wakesPerCall = (w: number, wallS: number, calls: number) => (w - (out.idleWakesPerS ?? 0) * wallS) / calls;
     say(`idle: ${out.idleFirstMinutePct.toFixed(2)}% first, ${out.idleWarmPct.toFixed(2)}% warm`);
     noteLoad('idle: end');
 
@@ -144,10 +152,12 @@ export async function measureCost(): Promise<CostResults> {
     for (const rate of RATES) {
       for (const side of ['baseline', 'router'] as const) {
         const c0 = cpuSeconds(router.pid);
+        const wk0 = mainThreadWakeups(router.pid);
         const s = await T.runStep({ side, rate, stepS: STEP_S, run: 0, offset, dir: work, router, asteriskPid, phone: side === 'router' ? benchPhone : phone1002 });
         const cpuS = cpuSeconds(router.pid) - c0;
         const cpuMsPerCall = ((cpuS - (out.idleWarmPct / 100) * s.wallS) * 1000) / s.calls;
-        out.rates.push({ side, rate, calls: s.calls, correctPct: s.correctPct, answerP50: s.answerP50, answerP95: s.answerP95, routerCpuPct: s.routerCpuPct, cpuMsPerCall, load1: s.load1 });
+        const wakes = wakesPerCall(mainThreadWakeups(router.pid) - wk0, s.wallS, s.calls);
+        out.rates.push({ side, rate, calls: s.calls, correctPct: s.correctPct, answerP50: s.answerP50, answerP95: s.answerP95, routerCpuPct: s.routerCpuPct, cpuMsPerCall, wakesPerCall: wakes, load1: s.load1 });
         say(`${side} ${rate}/s: ${s.correct}/${s.calls} correct, answer p50/p95 ${s.answerP50}/${s.answerP95} ms, router ${s.routerCpuPct.toFixed(1)}% → ${cpuMsPerCall.toFixed(2)} ms CPU per call, load ${s.load1}`);
       }
       offset += rate * STEP_S;
@@ -159,13 +169,14 @@ export async function measureCost(): Promise<CostResults> {
       say(`one call at a time: ${SEQ_CALLS} routed calls`);
       const lines = Array.from({ length: SEQ_CALLS }, (_, i) => ({ caller: T.routerCaller(1, i), did: '100', talkMs: 200, gapMs: 300 }));
       const c0 = cpuSeconds(router.pid);
+      const wk0 = mainThreadWakeups(router.pid);
       const t0 = Date.now();
       const res = await runCallers(lines, work, { rate: 10, limit: 1, timeoutS: SEQ_CALLS * 5 + 30 });
       await sleep(1000);
       const wallS = (Date.now() - t0) / 1000;
       const cpuS = cpuSeconds(router.pid) - c0;
       const answers = [...res.answers].map(([caller, t]) => t - (res.starts.get(caller) ?? t));
-      out.sequential = { calls: SEQ_CALLS, ok: res.ok.length, cpuMsPerCall: ((cpuS - (out.idleWarmPct / 100) * wallS) * 1000) / SEQ_CALLS, answerP50: percentile(answers, 50) };
+      out.sequential = { calls: SEQ_CALLS, ok: res.ok.length, cpuMsPerCall: ((cpuS - (out.idleWarmPct / 100) * wallS) * 1000) / SEQ_CALLS, answerP50: percentile(answers, 50), wakesPerCall: wakesPerCall(mainThreadWakeups(router.pid) - wk0, wallS, SEQ_CALLS) };
       say(`one at a time: ${res.ok.length}/${SEQ_CALLS} ok, ${out.sequential.cpuMsPerCall.toFixed(2)} ms CPU per call`);
     }
 

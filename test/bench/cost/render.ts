@@ -45,6 +45,8 @@ export function renderSection(r: CostResults, svgName: string): string {
   }
   md(`| CDR ingest on the event loop (AMI wire in 64 KiB reads → parser → cdrFromAmiEvent → JournalWriter → memory; no ES) | ${fmt(ingest, 0)} CDRs/s (median of ${r.ingest.length}: ${r.ingest.map((x) => fmt(x.cdrsPerS, 0)).join(', ')}); ${fmt(median(r.ingest.map((x) => x.cpuUsPerCdr)), 0)} µs CPU per CDR | ≥ ${TARGETS.ingestPerS.toLocaleString('en')}/s | ${verdict(ingest >= TARGETS.ingestPerS)} |`);
   if (bf) md(`| Backfill of ${bf.rows.toLocaleString('en')} missed CDRs from Asterisk's CDR store | ${fmt(bf.seconds, 1)} s (${fmt(bf.rowsPerS, 0)} rows/s, ${fmt(bf.cpuSeconds, 1)} s CPU); ${bf.longestBlockMs !== undefined ? `in turns; longest event-loop block ${fmt(bf.longestBlockMs, 0)} ms` : `the run holds the event loop throughout, longest batch of 500 ${fmt(bf.longestBatchMs ?? NaN, 0)} ms`} | ≤ ${TARGETS.backfillS} s | ${verdict(bf.seconds <= TARGETS.backfillS)} |`);
+  const withWakes = routed.filter((x) => x.wakesPerCall !== undefined);
+  if (withWakes.length) md(`| Router main-thread wake-ups per routed call (voluntary context switches, idle's ${fmt(r.idleWakesPerS ?? NaN, 1)}/s subtracted) and CPU per wake-up | ${withWakes.map((x) => `${fmt(x.wakesPerCall!, 1)} at ${x.rate}/s (${fmt((x.cpuMsPerCall / x.wakesPerCall!) * 1000, 0)} µs each)`).join('; ')}; one at a time ${fmt(r.sequential.wakesPerCall ?? NaN, 1)} (${fmt((r.sequential.cpuMsPerCall / (r.sequential.wakesPerCall ?? NaN)) * 1000, 0)} µs each) | (info: fewer wake-ups per call as calls overlap; each pays the wake-up penalty below) |  |`);
   if (r.wake) md(`| This machine's wake-up penalty: one slice of a call's work (normalise a new caller, journal lookup) back to back vs after a 20 ms sleep | p50 ${fmt(r.wake.hotP50Us, 0)} µs vs ${fmt(r.wake.afterSleepP50Us, 0)} µs: ×${fmt(r.wake.ratio, 1)} | (info: why CPU per call and routerMs grow as the rate falls) |  |`);
   if (!r.skipped) {
     md(`| Router RSS after the rate steps | ${fmt(r.rssAfterRatesMb, 0)} MB | ≤ ${TARGETS.rssMb} MB | ${verdict(r.rssAfterRatesMb <= TARGETS.rssMb)} |`);
@@ -54,9 +56,9 @@ export function renderSection(r: CostResults, svgName: string): string {
   if (!r.skipped) {
     md(`![INVITE → 200 OK and router CPU per call by rate](${svgName})`);
     md();
-    md('| side | rate/s | calls | correct | INVITE → 200 OK p50 / p95 ms | router CPU % | CPU ms per call (idle subtracted) | load (1 min) |');
-    md('|---|---|---|---|---|---|---|---|');
-    for (const x of r.rates) md(`| ${x.side === 'router' ? 'routed (DID 100)' : 'unrouted (DID 999)'} | ${x.rate} | ${x.calls} | ${fmt(x.correctPct, 2)}% | ${fmt(x.answerP50, 0)} / ${fmt(x.answerP95, 0)} | ${fmt(x.routerCpuPct, 1)} | ${fmt(x.cpuMsPerCall, 2)} | ${x.load1} |`);
+    md('| side | rate/s | calls | correct | INVITE → 200 OK p50 / p95 ms | router CPU % | CPU ms per call (idle subtracted) | main-thread wake-ups per call | load (1 min) |');
+    md('|---|---|---|---|---|---|---|---|---|');
+    for (const x of r.rates) md(`| ${x.side === 'router' ? 'routed (DID 100)' : 'unrouted (DID 999)'} | ${x.rate} | ${x.calls} | ${fmt(x.correctPct, 2)}% | ${fmt(x.answerP50, 0)} / ${fmt(x.answerP95, 0)} | ${fmt(x.routerCpuPct, 1)} | ${fmt(x.cpuMsPerCall, 2)} | ${fmt(x.wakesPerCall ?? NaN, 1)} | ${x.load1} |`);
     md();
     md(`Method: the router (${r.routerFrom === 'dist' ? 'the built dist/, as installed' : 'src through tsx'}, LOG_LEVEL=info) in journal-only mode, every routed caller a journal hit naming one of ${1000} bench agents (one sipp UAS, no qualify), DID 999 = plain Dial(PJSIP/1002); each step ${r.rates[0]?.calls && r.rates[0].rate ? r.rates[0].calls / r.rates[0].rate : '?'} s of calls talking 1 s (test/bench/stages/throughput.ts runStep). CPU per call = router CPU seconds over the step minus the warm idle rate × the step's wall time, divided by the calls. One at a time: ${r.sequential.calls} sequential routed calls (${r.sequential.ok} completed), 0.2 s talk, INVITE → 200 OK p50 ${fmt(r.sequential.answerP50, 0)} ms. RSS samples (MB, every 10 s): ${soakRss.map((x) => fmt(x, 0)).join(', ')}.`);
   }

@@ -78,6 +78,20 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * Voluntary context switches of a process's main thread (/proc/<pid>/task/<pid>/status):
+ * how often its event loop went to sleep and was woken. Each wake-up pays this machine's
+ * cold-cache penalty (wake-penalty.ts), so wake-ups per call explain CPU per call.
+ */
+export function mainThreadWakeups(pid: number): number {
+  try {
+    const m = /voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
 export function rssMb(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -56,7 +56,9 @@ function toDecision(l: Record<string, unknown>): DecisionLine | undefined {
 export async function startBenchRouter(env: Record<string, string>, logFile?: string): Promise<BenchRouter> {
   const fromSrc = routerFrom() === 'src';
   const main = fromSrc ? join(root, 'src/cli/main.ts') : join(root, 'dist/src/cli/main.js');
-  const args = [...shebangNodeFlags(main), ...(fromSrc ? ['--import', 'tsx'] : []), main, 'start'];
+  // BENCH_NODE_FLAGS: extra node/V8 flags for an A/B run (space-separated), after the shebang's.
+  const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const args = [...shebangNodeFlags(main), ...extra, ...(fromSrc ? ['--import', 'tsx'] : []), main, 'start'];
   const proc: ChildProcess = spawn(process.execPath, args, {
     cwd: root,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...harnessEnv, LOG_LEVEL: 'info', HTTP_PORT: '0', ...env },
