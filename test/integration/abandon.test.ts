@@ -412,3 +412,45 @@ test('a short abandon (1.5 s on DID 200, SHORT_ABANDON PT5S) is recorded and ind
   );
   await waitChannelsGone();
 });
+
+// ---- QUEUE_LOG_STICKY=false ----------------------------------------------------
+
+test('QUEUE_LOG_STICKY=false: an answered sticky call and a ring abandon write no queue_log line; the abandon is still recorded', async () => {
+  await router.stop();
+  router = await startRouter({ ES_NODE: cluster.node, ES_INDEX_PREFIX: prefix, AGENT_RING_TIMEOUT: 'PT10S', QUEUE_LOG_STICKY: 'false', ...rx.env });
+  const stickyDial = () => ami.events.filter((e) => e.Event === 'DialBegin' && e.CallerIDNum === RING_CALLER && e.Context === 'sticky-ring').at(-1);
+  const before = stickyDial()?.Uniqueid;
+
+  let agent = await phoneUp('1002', () => startAgent('1002', { ringMs: 300 }));
+  let answered: string | undefined;
+  try {
+    const result = await call('100', RING_CALLER, { talkMs: 1000 });
+    assert.equal(result.exitCode, 0, `caller answered by 1002: ${result.errors.slice(0, 300)}`);
+    const decision = await router.waitForLog((l) => l.event === 'decision' && (l.caller as { raw?: string }).raw === RING_CALLER, 15_000, 'decision');
+    assert.equal(decision.reason, 'sticky_agent');
+    assert.equal((decision.ring as { outcome: string }).outcome, 'answered');
+    answered = stickyDial()?.Uniqueid;
+    assert.ok(answered && answered !== before, 'the call was dialled from [sticky-ring]');
+    await waitChannelsGone();
+  } finally {
+    await agent.stop();
+  }
+
+  agent = await phoneUp('1002', () => startAgent('1002', { answer: false }));
+  try {
+    const result = await call('100', RING_CALLER, { cancelAfterMs: 2000 });
+    assert.equal(result.exitCode, 0, `caller rang, then cancelled: ${result.errors.slice(0, 300)}`);
+    const rec = await abandonLine(RING_CALLER);
+    assert.equal(rec.source, 'sticky_ring');
+    assert.equal(rec.uniqueid, stickyDial()?.Uniqueid);
+    await waitChannelsGone();
+    // With the default every line above is written at its event (the earlier tests poll for
+    // them); by now both calls' lines would be there.
+    await new Promise((r) => setTimeout(r, 2000));
+    const lines = queueLogLines().filter((f) => f[1] === answered || f[1] === rec.uniqueid);
+    assert.deepEqual(lines.map((f) => f.join('|')), [], 'no sticky-router queue_log line for either call');
+  } finally {
+    await agent.stop();
+  }
+  await waitEndpointState('1002', 'offline');
+});
