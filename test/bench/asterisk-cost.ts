@@ -1,7 +1,9 @@
 // What a call costs Asterisk itself, the PBX's ceiling: Asterisk's CPU per call for
 // plain Dial with no router running (alone), plain Dial with the router connected
 // (baseline), routed calls (router) and routed calls with the dialplan global
-// VOICE_QUALITY=off (no [sticky-qos] hangup handlers), at one rate, interleaved
+// VOICE_QUALITY=off (no [sticky-qos] hangup handlers), and calls through a minimal Stasis
+// app in the router's place (StasisStart → one continue to the same [sticky-ring] target:
+// the floor of any Stasis app in this dialplan), at one rate, interleaved
 // ASTERISK_COST_ROUNDS times. The router's own CPU is in cost.ts; this is the share it adds to Asterisk.
 // Writes its section of RESULTS.md (between its markers; npm run bench runs it last).
 //   test/harness/netns-run.sh <ns> npx tsx test/bench/asterisk-cost.ts
@@ -13,6 +15,8 @@ import { hangupAllChannels, waitEndpointState } from '../support/harness.js';
 import { startPhone, type AgentPhone } from '../support/sipp.js';
 import { addBenchAgents, cli, ensureHarness, removeBenchAgents, runningPid, stopHarness } from './lib/pbx.js';
 import { startBenchRouter } from './lib/router.js';
+import { startMinimalApp } from './lib/minimal-app.js';
+import { harnessEnv } from '../harness/credentials.js';
 import * as T from './stages/throughput.js';
 
 const RATE = Number(process.env.ASTERISK_COST_RATE ?? 50);
@@ -24,9 +28,9 @@ const h = await ensureHarness();
 if ('unsupported' in h) throw new Error(h.unsupported);
 const work = mkdtempSync(join(tmpdir(), 'sticky-asterisk-cost-'));
 const phones: AgentPhone[] = [];
-type Row = T.Side | 'noQuality';
-const perCall: Record<Row, number[]> = { alone: [], baseline: [], router: [], noQuality: [] };
-const routerPerCall: Record<Row, number[]> = { alone: [], baseline: [], router: [], noQuality: [] };
+type Row = T.Side | 'noQuality' | 'minimal';
+const perCall: Record<Row, number[]> = { alone: [], baseline: [], router: [], noQuality: [], minimal: [] };
+const routerPerCall: Record<Row, number[]> = { alone: [], baseline: [], router: [], noQuality: [], minimal: [] };
 const loads: string[] = [`start ${loadavg().map((x) => x.toFixed(2)).join(' / ')}`];
 try {
   await hangupAllChannels();
@@ -61,6 +65,20 @@ try {
       await router.stop();
     }
     say(`round ${r + 1} alone: Asterisk ${perCall.alone.at(-1)!.toFixed(2)} ms CPU per call`);
+    {
+      // The minimal app sends every call to agent 1002 (phone 5072): calls complete, "correct" does not apply.
+      const appName = `cost-minimal-${process.pid}-${r}`;
+      const minimal = await startMinimalApp({ appName });
+      cli(`dialplan set global STICKY_APP ${appName}`);
+      try {
+        const s = await T.runStep({ side: 'router', rate: RATE, stepS: STEP_S, run: r, offset: 2 * RATE * STEP_S, dir: work, router: undefined, asteriskPid, phone: phone1002 });
+        perCall.minimal.push((s.asteriskCpuPct / 100) * s.wallS * 1000 / s.calls);
+        say(`round ${r + 1} minimal Stasis app: ${s.completed}/${s.calls} completed, Asterisk ${perCall.minimal.at(-1)!.toFixed(2)} ms CPU per call`);
+      } finally {
+        cli(`dialplan set global STICKY_APP ${harnessEnv.ARI_APP}`);
+        await minimal.stop();
+      }
+    }
   }
   loads.push(`end ${loadavg().map((x) => x.toFixed(2)).join(' / ')}`);
   // The median; of an even count (2 rounds by default) the mean of the middle two, not the larger.
@@ -69,7 +87,7 @@ try {
     const m = Math.floor(s.length / 2);
     return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
   };
-  say(`medians, Asterisk CPU per call at ${RATE}/s: alone ${med(perCall.alone).toFixed(2)} ms, baseline (router connected) ${med(perCall.baseline).toFixed(2)} ms, routed ${med(perCall.router).toFixed(2)} ms, routed with VOICE_QUALITY=off ${med(perCall.noQuality).toFixed(2)} ms`);
+  say(`medians, Asterisk CPU per call at ${RATE}/s: alone ${med(perCall.alone).toFixed(2)} ms, baseline (router connected) ${med(perCall.baseline).toFixed(2)} ms, routed ${med(perCall.router).toFixed(2)} ms, routed with VOICE_QUALITY=off ${med(perCall.noQuality).toFixed(2)} ms, minimal Stasis app ${med(perCall.minimal).toFixed(2)} ms`);
   process.stdout.write(`${JSON.stringify({ rate: RATE, stepS: STEP_S, perCall, routerPerCall })}\n`);
   writeSection(med);
 } finally {
@@ -97,8 +115,11 @@ function writeSection(med: (v: number[]) => number): void {
     `| plain Dial (DID 999), router connected | ${f(perCall.baseline)} | ${f(routerPerCall.baseline)} |`,
     `| routed (DID 100: Stasis, lookup, continue, [sticky-ring]) | ${f(perCall.router)} | ${f(routerPerCall.router)} |`,
     `| routed, dialplan global VOICE_QUALITY=off (no [sticky-qos] hangup handlers) | ${f(perCall.noQuality)} | ${f(routerPerCall.noQuality)} |`,
+    `| DID 100 through a minimal Stasis app in the router's place (StasisStart → one continue to [sticky-ring], test/bench/lib/minimal-app.ts; router stopped) | ${f(perCall.minimal)} | - |`,
     '',
     `The [sticky-qos] hangup handlers (voice quality, README "Voice quality in the CDR") cost Asterisk ${(med(perCall.router) - med(perCall.noQuality)).toFixed(2)} ms per routed call here: the difference of the two routed rows.`,
+    '',
+    `Any Stasis app in this dialplan costs Asterisk ${(med(perCall.minimal) - med(perCall.alone)).toFixed(2)} ms per call over plain Dial with no router (the minimal row minus the first): Stasis, the continue and the [sticky-*] priorities. Even a router that cost nothing could not take routed calls above ${((med(perCall.alone) / med(perCall.minimal)) * 100).toFixed(0)} % of plain Dial's rate where Asterisk's CPU is the ceiling. The router's sessions and requests add ${(med(perCall.router) - med(perCall.minimal)).toFixed(2)} ms to Asterisk on top (routed minus minimal).`,
     '',
     `A routed call costs the machine ${routed.toFixed(2)} ms of CPU (Asterisk + router) against ${alone.toFixed(2)} ms for plain Dial: ×${(routed / alone).toFixed(2)}. Where the PBX's ceiling is CPU (section 3), that ratio, not the router's own CPU alone, sets how far routed calls can follow plain ones. Beyond the voice-quality handlers, what Asterisk's extra share is made of (the Stasis round trip, the other [sticky-*] priorities, the router's AMI and ARI sessions) this measurement does not split; the router's share is its own process.`,
     END,
