@@ -1,10 +1,9 @@
 // Reading back what AMI did not deliver: the CDR store (as cdr_sqlite3_custom
 // creates it), queue_log, and the gap bookkeeping around AMI reconnects.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Database } from '../../src/storage/sqlite.js';
 import { pino } from 'pino';
@@ -15,14 +14,9 @@ import { cdrFromAmiEvent, type AmiFields } from '../../src/cdr/from-ami.js';
 import { scanQueueLogAbandons } from '../../src/abandon/backfill/queue-log-abandons.js';
 import { Journal } from '../../src/cdr/journal.js';
 import type { CdrDocument } from '../../src/cdr/schema.js';
+import { tempDirs } from '../support/temp-dirs.js';
 
-const dirs: string[] = [];
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'backfill-test-'));
-  dirs.push(d);
-  return d;
-};
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tempDir = tempDirs('backfill-test-');
 const silent = pino({ level: 'silent' });
 
 // The table exactly as Asterisk 22's cdr_sqlite3_custom creates it from docker/asterisk/cdr_sqlite3_custom.conf.

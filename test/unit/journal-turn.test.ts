@@ -2,11 +2,10 @@
 // lands before the loop takes anything else; a commit that fails hands the turn's
 // records to the write buffer (held in order, written later); a process that exits
 // mid-turn commits first.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
 import { pino } from 'pino';
@@ -14,14 +13,9 @@ import { DateTime } from 'luxon';
 import { Journal } from '../../src/cdr/journal.js';
 import { JournalWriter } from '../../src/durability/journal-writer.js';
 import { makeCdr } from '../support/fixtures/cdrs.js';
+import { tempDirs } from '../support/temp-dirs.js';
 
-const dirs: string[] = [];
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'journal-turn-test-'));
-  dirs.push(d);
-  return d;
-};
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tempDir = tempDirs('journal-turn-test-');
 const t0 = Date.UTC(2026, 0, 1);
 const all = (j: Journal) => [...j.iterate(DateTime.fromMillis(0), DateTime.fromMillis(t0 + 10_000_000))].map((r) => r.id);
 

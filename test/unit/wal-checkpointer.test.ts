@@ -1,23 +1,17 @@
 // The journal's WAL checkpoints in a worker thread (src/storage/wal-checkpointer.ts):
 // the router's commits on the event loop never copy pages or fsync; the thread does,
 // and SQLite's automatic checkpoint comes back if the thread fails.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Journal } from '../../src/cdr/journal.js';
 import { Database } from '../../src/storage/sqlite.js';
 import { WalCheckpointer } from '../../src/storage/wal-checkpointer.js';
+import { tempDirs } from '../support/temp-dirs.js';
 
-const dirs: string[] = [];
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'wal-ckpt-test-'));
-  dirs.push(d);
-  return d;
-};
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tempDir = tempDirs('wal-ckpt-test-');
 
 const doc = (i: number) => ({ id: `r${i}`, '@timestamp': new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(), customer_e164: `+3805${String(i).padStart(8, '0')}`, agent: '1001', talked: true, pad: 'x'.repeat(400) });
 

@@ -1,10 +1,7 @@
 // The local write buffer: what a full disk, a read-only DATA_DIR or a locked
 // SQLite file refuses is held in order, retried, and written once when it can be.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Database } from '../../src/storage/sqlite.js';
 import { pino } from 'pino';
 import { DateTime } from 'luxon';
@@ -13,14 +10,9 @@ import { JournalWriter } from '../../src/durability/journal-writer.js';
 import { Journal } from '../../src/cdr/journal.js';
 import { storageReadiness } from '../../src/durability/app-helpers.js';
 import { makeCdr } from '../support/fixtures/cdrs.js';
+import { tempDirs } from '../support/temp-dirs.js';
 
-const dirs: string[] = [];
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'wbuf-test-'));
-  dirs.push(d);
-  return d;
-};
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tempDir = tempDirs('wbuf-test-');
 
 function logSink() {
   const lines: Record<string, unknown>[] = [];
