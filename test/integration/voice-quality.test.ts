@@ -25,6 +25,7 @@ import { agentStatesLoaded, decisionAfter, esCdrs, journalCdrs, poll } from '../
 import { historyDoc, seededCluster } from '../support/history.js';
 import { writeRtpPcap, type RtpPcapInfo } from '../support/rtp-pcap.js';
 import { cli } from '../harness/asterisk.js';
+import { watchAmi } from '../support/ami-events.js';
 import type { CdrDocument } from '../../src/cdr/schema.js';
 import { mailHeader, mailText, startNotifyReceivers, unusedPort, type NotifyReceivers } from '../support/notify-receivers.js';
 import { makeCerts, startMtlsReceiver, startSignedReceiver, type Certs } from '../support/monitor-receivers.js';
@@ -108,11 +109,25 @@ async function cdrOf(caller: string): Promise<CdrDocument> {
 
 test('lossy call (sticky path): the caller leg shows the induced ~10 % loss in the CDR, in the journal and in Elasticsearch; the agent leg none', async () => {
   const from = router.lines.length;
-  const r = await call('100', LOSSY_CALLER, { talkMs: 17_500, pcap: lossy.file, timeoutS: 60 });
+  const ami = await watchAmi();
+  const r = await call('100', LOSSY_CALLER, { talkMs: 17_500, pcap: lossy.file, timeoutS: 60 }).finally(() => ami.stop());
   assert.equal(r.exitCode, 0, `call completed: ${r.errors.slice(0, 300)}`);
   const d = await decisionAfter(router, LOSSY_CALLER, from);
   assert.equal(d.reason, 'sticky_agent');
   await waitChannelsGone();
+  // The agent leg's handler is armed when the agent answers ([sticky-record] from Dial's
+  // U()), not by a b() pre-dial handler: Asterisk runs that with the caller in
+  // autoservice, whose stop often sleeps out a 50 ms poll before the agent's INVITE.
+  const evs = ami.events;
+  const begin = evs.findIndex((e) => e.Event === 'DialBegin' && e.CallerIDNum === LOSSY_CALLER && (e.DestChannel ?? '').startsWith('PJSIP/1002-'));
+  assert.ok(begin >= 0, 'the sticky Dial to 1002 seen on AMI');
+  const agentId = evs[begin]!.DestUniqueid;
+  // (Dial marks its new channel with a pseudo-step, AppDial: no dialplan runs for it.)
+  const early = evs.slice(0, begin).filter((e) => e.Event === 'Newexten' && e.Uniqueid === agentId && e.Application !== 'AppDial');
+  assert.deepEqual(early.map((e) => `${e.Context},${e.Extension},${e.Priority} ${e.Application}`), [], "no dialplan ran on the agent's channel before it was called (no pre-dial handler)");
+  const up = evs.findIndex((e) => e.Event === 'Newstate' && e.Uniqueid === agentId && e.ChannelState === '6');
+  assert.ok(up > begin, 'the agent answered');
+  assert.ok(evs.slice(up).some((e) => e.Event === 'HangupHandlerPush' && e.Uniqueid === agentId && /sticky-qos,agent,1/.test(e.Handler ?? '')), "the agent leg's [sticky-qos] handler armed at answer");
   const doc = await cdrOf(LOSSY_CALLER);
   const q = doc.quality;
   log('lossy call quality', JSON.stringify(q));
@@ -186,7 +201,7 @@ test('clean call (IVR → queue → agent) after a key rotation: no loss on eith
   const doc = await cdrOf(CLEAN_CALLER);
   const q = doc.quality;
   log('clean call quality', JSON.stringify(q));
-  assert.ok(q?.caller && q.agent, `both legs measured (the queue's b() pre-dial handler arms the agent's): ${JSON.stringify(q)}`);
+  assert.ok(q?.caller && q.agent, `both legs measured (the queue's gosub, [sticky-record], arms the agent's): ${JSON.stringify(q)}`);
   assert.equal(doc.asterisk.lastapp, 'Queue');
   assert.equal(q.caller.rx.lost, 0);
   assert.equal(q.caller.rx.loss_pct, 0);
