@@ -22,8 +22,23 @@ const MAX_NAMED_DAYS = 62;
  * missing index costs nothing.
  */
 export function lookupIndices(prefix: string, since: DateTime, now: DateTime): string[] {
-  const today = now.toUTC().startOf('day');
-  return daysBetween(prefix, DateTime.min(today.minus({ days: 1 }), since.toUTC().startOf('day').minus({ days: 1 })), today);
+  return lookupIndicesAt(prefix, since.toMillis(), now.toMillis());
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * lookupIndices from epoch milliseconds, on the call path: UTC day numbers and
+ * Date's ISO form instead of luxon's zone-aware arithmetic and formatting (a
+ * measurable share of an Elasticsearch lookup; the names are the same).
+ */
+export function lookupIndicesAt(prefix: string, sinceMs: number, nowMs: number): string[] {
+  const today = Math.floor(nowMs / DAY_MS);
+  const first = Math.min(today - 1, Math.floor(sinceMs / DAY_MS) - 1);
+  if (today - first > MAX_NAMED_DAYS) return [cdrIndexPattern(prefix)];
+  const names: string[] = [];
+  for (let day = first; day <= today; day++) names.push(`${prefix}-${new Date(day * DAY_MS).toISOString().slice(0, 10).replaceAll('-', '.')}`);
+  return names;
 }
 
 /** The indices holding CDRs with @timestamp in [from, to). */

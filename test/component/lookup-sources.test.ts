@@ -146,6 +146,8 @@ test('elasticsearch: the latest talked conversation within the window, across mi
       assert.equal(decodeURIComponent(r.path), `/${prefix}-2025.05.30,${prefix}-2025.05.31,${prefix}-2025.06.01/_search`);
       assert.equal(r.query.ignore_unavailable, 'true');
       assert.equal(r.query.allow_no_indices, 'true');
+      // Only the hits' _source comes back: the client parses a few hundred bytes, not the whole response.
+      assert.equal(r.query.filter_path, 'hits.hits._source');
     }
   }
 });
