@@ -3,11 +3,23 @@
 // so a saved measurement (results.json in the work directory) can be rendered again.
 import type * as T from './stages/throughput.js';
 
+export type PreDialSide = 'plain' | 'minimal' | 'minimalSub' | 'router' | 'es';
+export interface Quantiles {
+  p50: number;
+  p99: number;
+  n: number;
+}
+
 export interface SetupStats {
   runs: { journal: number[]; memory: number[]; es: number[]; base: number[]; baseEs: number[]; minimal: number[]; baseMin: number[]; minimalSub: number[]; baseMinSub: number[]; minimalContinue: number[] }[];
   decide: Record<'memory' | 'journal' | 'elasticsearch', { decide: number[]; lookup: number[]; /** routerMs: frame arrived → continue issued (absent in results from before it existed). */ router?: number[]; noDecideMs: number }[]>;
   anomalies: string[];
-  esDoubleMs: { p50: number; p99: number };
+  /** The double's answer to the router's lookup: back to back (hot), and one per spacedGapMs (as calls arrive; absent in older results). */
+  esDoubleMs: { p50: number; p99: number; spacedP50?: number; spacedP99?: number; spacedGapMs?: number };
+  /** Asterisk's time from creating the agent's channel to sending it the INVITE (AMI Newchannel → DialBegin), by side (absent in older results). */
+  preDialMs?: Record<PreDialSide, Quantiles>;
+  /** The caller's channel from Stasis() to the first step of [sticky-ring] (AMI Newexten stamps): the app's whole share as Asterisk sees it, by side (absent in older results). */
+  inStasisMs?: Record<Exclude<PreDialSide, 'plain'>, Quantiles>;
   wsPerCall: { plain: Record<string, number>; subscribed: Record<string, number> };
   amiPerCall: { router: number; baseline: number; routerBytes: number; baselineBytes: number; used: number; types: Record<string, number> } | undefined;
 }
