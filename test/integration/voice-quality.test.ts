@@ -128,6 +128,11 @@ test('lossy call (sticky path): the caller leg shows the induced ~10 % loss in t
   const up = evs.findIndex((e) => e.Event === 'Newstate' && e.Uniqueid === agentId && e.ChannelState === '6');
   assert.ok(up > begin, 'the agent answered');
   assert.ok(evs.slice(up).some((e) => e.Event === 'HangupHandlerPush' && e.Uniqueid === agentId && /sticky-qos,agent,1/.test(e.Handler ?? '')), "the agent leg's [sticky-qos] handler armed at answer");
+  // The hand-off lock is named after the device, not the channel: Asterisk's func_lock
+  // keeps every lock name it was ever given, so a name per call would grow without end.
+  const agentVar = (name: string) => evs.find((e) => e.Event === 'VarSet' && e.Uniqueid === agentId && e.Variable === name)?.Value;
+  assert.equal(agentVar('STICKY_QOS_LOCK'), 'sticky-qos-PJSIP/1002');
+  assert.equal(agentVar('STICKY_LOCKED'), '1', 'the agent leg took the hand-off lock at answer');
   const doc = await cdrOf(LOSSY_CALLER);
   const q = doc.quality;
   log('lossy call quality', JSON.stringify(q));
