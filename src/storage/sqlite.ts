@@ -168,6 +168,16 @@ const nodeSqlite = loadNodeSqlite();
 /** Which implementation this process uses. */
 export const sqliteBackend: 'node:sqlite' | 'better-sqlite3' = nodeSqlite ? 'node:sqlite' : 'better-sqlite3';
 
+/**
+ * Page cache per connection, in KiB (SQLite's negative cache_size): SQLite's own default,
+ * which node:sqlite keeps. better-sqlite3 is built with 16 MB, and the router holds several
+ * connections: as the journal grows, each fills its 16 MB with pages it read once, and the
+ * router's native heap grows by as much in a long run (glibc heap 20.7 against 34.3 MB on
+ * a 76 MB journal). A lookup misses the cache for a leaf page then and reads it from the
+ * OS's file cache: 10.7 against 9.7 µs on a journal of 200,000 CDRs.
+ */
+export const PAGE_CACHE_KIB = 2000;
+
 export class Database {
   readonly name: string;
   readonly readonly: boolean;
@@ -185,6 +195,7 @@ export class Database {
     } else {
       this.impl = betterBackend(path, o);
     }
+    this.impl.pragma(`cache_size = -${PAGE_CACHE_KIB}`, {});
   }
 
   get open(): boolean {

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Database, sqliteBackend, sqliteCodeName } from '../../src/storage/sqlite.js';
+import { Database, PAGE_CACHE_KIB, sqliteBackend, sqliteCodeName } from '../../src/storage/sqlite.js';
 
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 const dir = () => mkdtempSync(join(tmpdir(), 'sticky-sqlite-'));
@@ -36,6 +36,18 @@ test('pragma: WAL, simple values, and settings that return nothing', () => {
   db.pragma('synchronous = NORMAL');
   assert.equal(db.pragma('synchronous', { simple: true }), 1);
   assert.deepStrictEqual(db.pragma('journal_mode'), [{ journal_mode: 'wal' }]);
+  db.close();
+});
+
+test('every connection gets the same page cache, whichever backend (better-sqlite3 is built with 16 MB)', () => {
+  const path = join(dir(), 'c.sqlite');
+  const db = new Database(path);
+  db.exec('CREATE TABLE t (n INTEGER)');
+  assert.equal(PAGE_CACHE_KIB, 2000);
+  assert.equal(db.pragma('cache_size', { simple: true }), -PAGE_CACHE_KIB);
+  const ro = new Database(path, { readonly: true, fileMustExist: true });
+  assert.equal(ro.pragma('cache_size', { simple: true }), -PAGE_CACHE_KIB);
+  ro.close();
   db.close();
 });
 
