@@ -25,7 +25,41 @@ function sample() {
   );
   const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, { size: mb(s.space_size), used: mb(s.space_used_size), committed: mb(s.physical_space_size) }]));
   const h = v8.getHeapStatistics();
-  return { maps: bigMappings(), rss: mb(u.rss), heapTotal: mb(u.heapTotal), heapUsed: mb(u.heapUsed), external: mb(u.external), arrayBuffers: mb(u.arrayBuffers), mallocedMemory: mb(h.malloced_memory), peakMalloced: mb(h.peak_malloced_memory), status, spaces };
+  const v8Committed = mb(Object.values(v8.getHeapSpaceStatistics()).reduce((a, sp) => a + sp.physical_space_size, 0));
+  return { native: glibcHeap(v8Committed, status.RssAnon), maps: bigMappings(), rss: mb(u.rss), heapTotal: mb(u.heapTotal), heapUsed: mb(u.heapUsed), external: mb(u.external), arrayBuffers: mb(u.arrayBuffers), mallocedMemory: mb(h.malloced_memory), peakMalloced: mb(h.peak_malloced_memory), status, spaces };
+}
+
+/**
+ * glibc's malloc heap, resident: the main arena ([heap], grown by brk) and the thread
+ * arenas (anonymous mappings of HEAP_MAX_SIZE = 64 MB, aligned to 64 MB, the unused tail
+ * mapped ---p). `otherAnon`: RssAnon less those and V8's committed spaces (the main
+ * isolate's): worker isolates, thread stacks, V8's code range bookkeeping, big mmaps.
+ */
+function glibcHeap(v8Committed, rssAnon) {
+  const HEAP = 64 * 1048576;
+  const maps = [];
+  let cur;
+  for (const l of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$/.exec(l);
+    if (head) maps.push((cur = { start: parseInt(head[1], 16), end: parseInt(head[2], 16), perms: head[3], name: head[4], rss: 0 }));
+    else if (cur && l.startsWith('Rss:')) cur.rss = parseInt(l.slice(4), 10) * 1024;
+  }
+  let brk = 0;
+  let arenas = 0;
+  let arenasRss = 0;
+  for (let i = 0; i < maps.length; i++) {
+    const m = maps[i];
+    if (m.name === '[heap]') brk += m.rss;
+    else if (!m.name && m.perms.startsWith('rw') && m.start % HEAP === 0) {
+      const next = maps[i + 1];
+      const end = next && !next.name && next.perms === '---p' && next.start === m.end ? next.end : m.end;
+      if (end - m.start === HEAP) {
+        arenas++;
+        arenasRss += m.rss;
+      }
+    }
+  }
+  return { mainArena: mb(brk), threadArenas: arenas, threadArenasRss: mb(arenasRss), glibcTotal: mb(brk + arenasRss), v8Committed, otherAnon: Math.round((rssAnon - mb(brk + arenasRss) - v8Committed) * 10) / 10 };
 }
 
 /** Mappings holding more than 1 MB resident (/proc/self/smaps): V8 spaces, malloc arenas, thread stacks, files. */
