@@ -1,9 +1,13 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=8
 // sticky-router <command>: the one entry point for operators.
+// MALLOC_ARENA_MAX=2: glibc gives each thread that mallocs (V8's compiler and GC helpers,
+// libuv's pool, the WAL checkpoint worker) an arena of its own, up to 8 per core, and
+// memory freed in one is not reused by the others. Two arenas keep ~10 MB less native heap
+// at the same CPU per call (test/bench/mem-calls.ts, MEM_ROUTER_ENV).
 // --max-semi-space-size=8: V8's young generation grows to 2 × 16 MB while the modules load
 // and never shrinks under calls; 8 MB semi-spaces keep ~20 MB less resident at the same GC
 // CPU per call (test/bench/mem-calls.ts; 1-4 MB cost ~0.12 ms more GC per call). The image
-// passes the same flag; test/bench/lib/router.ts reads it from here.
+// sets the same variable and flag; test/bench/lib/router.ts reads them from here.
 import { Command } from 'commander';
 import { version } from '../version.js';
 

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startEsDouble, type EsDouble } from '../es-double/server.js';
 import { backfillEnv, harnessEnv } from '../support/harness.js';
-import { shebangNodeFlags } from '../support/node-flags.js';
+import { shebangEnv, shebangNodeFlags } from '../support/node-flags.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string };
@@ -91,6 +91,11 @@ test('the installed `sticky-router start` routes against the harness PBX: ready,
     // The bin's shebang flags reach the node process (env -S execs it: same pid).
     const argv = readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').split('\0');
     for (const f of shebangNodeFlags()) assert.ok(argv.includes(f), `${f} missing from the router's command line: ${argv.join(' ')}`);
+    // …and its VAR=value pairs its environment (MALLOC_ARENA_MAX: glibc reads it at start).
+    const environ = readFileSync(`/proc/${proc.pid}/environ`, 'utf8').split('\0');
+    const vars = Object.entries(shebangEnv());
+    assert.ok(vars.length > 0, 'the shebang sets no variable');
+    for (const [k, v] of vars) assert.ok(environ.includes(`${k}=${v}`), `${k}=${v} missing from the router's environment`);
     // The native SQLite binding works: the journal and the outbox are on disk.
     assert.ok(existsSync(join(dataDir, 'journal.sqlite')), 'journal.sqlite missing');
   } finally {

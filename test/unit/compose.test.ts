@@ -11,7 +11,7 @@ import { configNames } from '../../src/config.js';
 import { notifyConfigNames } from '../../src/abandon/notify-config.js';
 import { recordingsConfigNames } from '../../src/recordings/config.js';
 import { monitorConfigNames } from '../../src/monitoring/config.js';
-import { shebangNodeFlags } from '../support/node-flags.js';
+import { shebangEnv, shebangNodeFlags } from '../support/node-flags.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const composeFile = join(root, 'docker', 'compose.yml');
@@ -175,10 +175,24 @@ test('compose.multi-pbx.yml: a second PBX and router beside the first, their tru
   assert.ok(multi.services['asterisk-b']!.build, 'pbx-b builds the same Asterisk image');
 });
 
-test("the router image's ENTRYPOINT runs node with the bin's shebang flags (the installed bin and systemd run the shebang)", () => {
+test("the router image's ENTRYPOINT and ENV carry the bin's shebang flags and variables (the installed bin and systemd run the shebang)", () => {
   const flags = shebangNodeFlags();
   assert.ok(flags.includes('--max-semi-space-size=8'), `shebang flags: ${flags.join(' ')}`);
-  const entry = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(readFileSync(join(root, 'docker/router/Dockerfile'), 'utf8'))?.[1];
+  const vars = shebangEnv();
+  assert.deepEqual(vars, { MALLOC_ARENA_MAX: '2' });
+  const dockerfile = readFileSync(join(root, 'docker/router/Dockerfile'), 'utf8');
+  const entry = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile)?.[1];
   assert.ok(entry, 'docker/router/Dockerfile has no exec-form ENTRYPOINT');
   assert.deepEqual(JSON.parse(entry) as string[], ['node', ...flags, 'dist/src/cli/main.js']);
+  // The runtime stage (after the last FROM): ENV K=V lines.
+  const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+  const envs = Object.fromEntries([...runtime.matchAll(/^ENV\s+([A-Za-z_][A-Za-z0-9_]*)=(\S+)\s*$/gm)].map((m) => [m[1]!, m[2]!]));
+  for (const [k, v] of Object.entries(vars)) assert.equal(envs[k], v, `docker/router/Dockerfile: ENV ${k}=${v}`);
+  // No compose file sets them otherwise for the router.
+  for (const file of ['compose.yml', 'compose.multi-pbx.yml']) {
+    const c = parse(readFileSync(join(composeDir, file), 'utf8')) as { services: Record<string, Service> };
+    for (const [name, svc] of Object.entries(c.services)) {
+      for (const k of Object.keys(vars)) assert.ok(!envNames(svc).includes(k), `${file} ${name}: ${k} is the image's (the bin's shebang value)`);
+    }
+  }
 });

@@ -1,14 +1,14 @@
 // Runs the real router (`sticky-router start`) against the harness, as users run it:
 // the built dist/ (npm run build; what the systemd unit and the image start), or the
 // sources through tsx when BENCH_ROUTER_FROM=src (tsx's loader adds memory and start-up
-// time no installed router pays), with the node flags of the bin's shebang. Runs it against the harness with production logging (LOG_LEVEL=info, ECS lines), and collects its
+// time no installed router pays), with the node flags and environment variables of the bin's shebang. Runs it against the harness with production logging (LOG_LEVEL=info, ECS lines), and collects its
 // decision records and its PID (for /proc/<pid>/stat CPU accounting).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { harnessEnv } from '../../harness/credentials.js';
 import { Feed } from '../../support/wait.js';
-import { shebangNodeFlags } from '../../support/node-flags.js';
+import { shebangEnv, shebangNodeFlags } from '../../support/node-flags.js';
 
 const root = resolve(import.meta.dirname, '..', '..', '..');
 
@@ -61,7 +61,8 @@ export async function startBenchRouter(env: Record<string, string>, logFile?: st
   const args = [...shebangNodeFlags(main), ...extra, ...(fromSrc ? ['--import', 'tsx'] : []), main, 'start'];
   const proc: ChildProcess = spawn(process.execPath, args, {
     cwd: root,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...harnessEnv, LOG_LEVEL: 'info', HTTP_PORT: '0', ...env },
+    // The shebang's VAR=value pairs first: a bench that varies one (mem-calls' MEM_ROUTER_ENV) overrides it.
+    env: { ...shebangEnv(main), PATH: process.env.PATH, HOME: process.env.HOME, ...harnessEnv, LOG_LEVEL: 'info', HTTP_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const decisions: DecisionLine[] = [];
