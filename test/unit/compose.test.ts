@@ -179,7 +179,7 @@ test("the router image's ENTRYPOINT and ENV carry the bin's shebang flags and va
   const flags = shebangNodeFlags();
   assert.ok(flags.includes('--max-semi-space-size=8'), `shebang flags: ${flags.join(' ')}`);
   const vars = shebangEnv();
-  assert.deepEqual(vars, { MALLOC_ARENA_MAX: '2' });
+  assert.deepEqual(vars, { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '32768' });
   const dockerfile = readFileSync(join(root, 'docker/router/Dockerfile'), 'utf8');
   const entry = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile)?.[1];
   assert.ok(entry, 'docker/router/Dockerfile has no exec-form ENTRYPOINT');
