@@ -13,24 +13,16 @@ export function dailyIndex(prefix: string, at: DateTime | string): string {
 
 /** Beyond this many days a lookup uses the wildcard rather than a long list of names. */
 const MAX_NAMED_DAYS = 62;
+const DAY_MS = 86_400_000;
 
 /**
  * The indices a lookup for [since, now] searches: today and yesterday always,
  * and back to the day before `since` when the window reaches further. The
  * spare day covers a CDR whose end time the PBX stamped on the other side of
  * midnight (clock skew, a PBX zone misconfigured); with ignore_unavailable a
- * missing index costs nothing.
- */
-export function lookupIndices(prefix: string, since: DateTime, now: DateTime): string[] {
-  return lookupIndicesAt(prefix, since.toMillis(), now.toMillis());
-}
-
-const DAY_MS = 86_400_000;
-
-/**
- * lookupIndices from epoch milliseconds, on the call path: UTC day numbers and
- * Date's ISO form instead of luxon's zone-aware arithmetic and formatting (a
- * measurable share of an Elasticsearch lookup; the names are the same).
+ * missing index costs nothing. From epoch milliseconds, on the call path: UTC day
+ * numbers and Date's ISO form instead of luxon's zone-aware arithmetic and
+ * formatting (a measurable share of an Elasticsearch lookup; the names are the same).
  */
 export function lookupIndicesAt(prefix: string, sinceMs: number, nowMs: number): string[] {
   const today = Math.floor(nowMs / DAY_MS);

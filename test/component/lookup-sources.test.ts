@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Client } from '@elastic/elasticsearch';
 import { DateTime } from 'luxon';
 import { installTemplate } from '../../src/cdr/index-template.js';
-import { dailyIndex, lookupIndices } from '../../src/cdr/index-names.js';
+import { dailyIndex, lookupIndicesAt } from '../../src/cdr/index-names.js';
 import { Journal } from '../../src/cdr/journal.js';
 import type { CdrDocument } from '../../src/cdr/schema.js';
 import { budgetSignal, remainingMs } from '../../src/routing/budget.js';
@@ -105,11 +105,11 @@ test('journal source answers from Journal.lastAgentFor and says so', async () =>
 
 // --- elasticsearch source ---------------------------------------------------------
 
-test('lookupIndices: today and yesterday, and the day before `since` across midnight', () => {
-  assert.deepEqual(lookupIndices('cdr', utc('2025-06-01T09:30:00Z'), utc('2025-06-01T10:00:00Z')), ['cdr-2025.05.31', 'cdr-2025.06.01']);
-  assert.deepEqual(lookupIndices('cdr', utc('2025-05-31T23:50:00Z'), utc('2025-06-01T00:20:00Z')), ['cdr-2025.05.30', 'cdr-2025.05.31', 'cdr-2025.06.01']);
-  assert.deepEqual(lookupIndices('cdr', utc('2024-12-31T23:50:00Z'), utc('2025-01-01T00:10:00Z')).at(-1), 'cdr-2025.01.01');
-  assert.deepEqual(lookupIndices('cdr', utc('2024-01-01T00:00:00Z'), utc('2025-06-01T00:00:00Z')), ['cdr-*,-cdr-abandons-*,-cdr-agent-states']);
+test('lookupIndicesAt: today and yesterday, and the day before `since` across midnight', () => {
+  assert.deepEqual(lookupIndicesAt('cdr', utc('2025-06-01T09:30:00Z').toMillis(), utc('2025-06-01T10:00:00Z').toMillis()), ['cdr-2025.05.31', 'cdr-2025.06.01']);
+  assert.deepEqual(lookupIndicesAt('cdr', utc('2025-05-31T23:50:00Z').toMillis(), utc('2025-06-01T00:20:00Z').toMillis()), ['cdr-2025.05.30', 'cdr-2025.05.31', 'cdr-2025.06.01']);
+  assert.deepEqual(lookupIndicesAt('cdr', utc('2024-12-31T23:50:00Z').toMillis(), utc('2025-01-01T00:10:00Z').toMillis()).at(-1), 'cdr-2025.01.01');
+  assert.deepEqual(lookupIndicesAt('cdr', utc('2024-01-01T00:00:00Z').toMillis(), utc('2025-06-01T00:00:00Z').toMillis()), ['cdr-*,-cdr-abandons-*,-cdr-agent-states']);
 });
 
 test('elasticsearch: the latest talked conversation within the window, across midnight, with exact filters only', async () => {
